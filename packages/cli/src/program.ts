@@ -1,0 +1,24 @@
+import { Command } from 'commander';
+import { digestCommand } from './commands/digest.js';
+import { inspectCommand } from './commands/inspect.js';
+import { validateCommand } from './commands/validate.js';
+import { VERSION } from './version.js';
+
+export function createProgram(): Command {
+  const program = new Command('tollgate')
+    .description('container image integrity: know exactly what is in an image, prove who made it, block everything else')
+    .version(VERSION, '-v, --version', 'print the tollgate version')
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText('after', `
+Image references (skopeo transports):
+  [docker://]host/repo[:tag][@digest]   a registry (loopback registries may be plain HTTP)
+  oci:<dir>[:<tag>]                     an OCI image layout directory
+  docker-archive:<file>[:<name:tag>]    a \`docker save\` archive
+
+Exit status: 0 success, 1 a check failed (mismatch, denied, unverified), 2 usage or operational error.
+Docs: docs/ in the tollgate repository.`);
+  program.addCommand(inspectCommand());
+  program.addCommand(validateCommand());
+  program.addCommand(digestCommand());
+  return program;
+}

@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# The main job: set up, then run `tollgate demo`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+exec node packages/cli/bin/tollgate.js demo "$@"

@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite: installs what it needs, builds, runs every test against real servers and clients.
+# Ends with a plain "N passed, N failed" line.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+bash scripts/test-deps.sh
+exec pnpm exec vitest run "$@"
