@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { demoCommand } from './commands/demo.js';
 import { digestCommand } from './commands/digest.js';
 import { inspectCommand } from './commands/inspect.js';
 import { validateCommand } from './commands/validate.js';
@@ -20,5 +21,6 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(inspectCommand());
   program.addCommand(validateCommand());
   program.addCommand(digestCommand());
+  program.addCommand(demoCommand());
   return program;
 }

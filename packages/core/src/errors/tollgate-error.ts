@@ -28,7 +28,8 @@ export type ErrorCode =
   | 'INVALID_LAYOUT'
   | 'FOREIGN_LAYER'
   | 'STORE_ERROR'
-  | 'USAGE';
+  | 'USAGE'
+  | 'INVALID_CONFIG';
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;

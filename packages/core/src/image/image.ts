@@ -1,12 +1,9 @@
 import type { Readable } from 'node:stream';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { parseDigest, digestOf } from '../digest/digest.js';
-import { parseImageConfig } from '../manifest/parse.js';
+import { MAX_CONFIG_BYTES, parseImageConfig } from '../manifest/parse.js';
 import { readBounded } from './read-bounded.js';
 import type { ContentSource, Descriptor, ImageConfig, ImageManifest, OpenBlobOptions } from './types.js';
-
-/** Configs are small JSON documents; anything past this is hostile or broken. */
-export const MAX_CONFIG_BYTES = 16 * 1024 * 1024;
 
 /**
  * A single-platform image: verified manifest bytes plus access to its config and layers through the source it

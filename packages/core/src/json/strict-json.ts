@@ -168,7 +168,7 @@ class Scanner {
       const shown = JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}…` : key);
       this.stack.pop();
       const path = this.path();
-      this.fail(`duplicate key ${shown} at ${path} (${this.where(start)}); a document with duplicate keys can be read two ways, so it is refused`);
+      this.fail(`duplicate key ${shown} at ${path}, ${this.where(start)}; a document with duplicate keys can be read two ways, so it is refused`);
     }
     frame.keys!.add(key);
     frame.key = key;

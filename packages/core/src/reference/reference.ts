@@ -10,7 +10,11 @@ const DEFAULT_TAG = 'latest';
 
 /** An image reference, normalised exactly as Docker's `reference.ParseNormalizedNamed` (plus a lowercase host). */
 export interface ImageReference {
-  /** `docker.io` for Docker Hub (its aliases are folded into it); `host[:port]` otherwise, host lowercase. */
+  /**
+   * `docker.io` for Docker Hub (index.docker.io and registry-1.docker.io are folded into it); `host[:port]`
+   * otherwise, host lowercased — except a dotless, portless host such as `Foo` (a registry only because of its
+   * capitals, per Docker), which keeps its case so that it still reads back as a registry.
+   */
   readonly registry: string;
   /** The repository path, e.g. `library/nginx` for `nginx`. */
   readonly repository: string;
@@ -22,7 +26,10 @@ export interface ImageReference {
   readonly name: string;
   /** The fully normalised form: `docker.io/library/nginx:latest`, `host:5000/a/b@sha256:…`, `repo:tag@digest`. */
   toString(): string;
-  /** Docker's short form: `nginx:latest`, `user/app:1`, `host:5000/a/b@sha256:…`. */
+  /**
+   * Docker's short form: `nginx:latest`, `user/app:1`, `host:5000/a/b@sha256:…`. Where Docker's short form would
+   * read back as another registry (a Docker Hub namespace with a dot, `docker.io/a.b/c`), the `docker.io/` stays.
+   */
   familiar(): string;
   /** The digest, if the reference pins one. */
   pinned(): string | undefined;
@@ -50,9 +57,11 @@ class NormalizedReference implements ImageReference {
   familiar(): string {
     let name = this.name;
     if (this.registry === DOCKER_HUB) {
-      name = this.repository;
-      const rest = name.startsWith(OFFICIAL_PREFIX) ? name.slice(OFFICIAL_PREFIX.length) : undefined;
-      if (rest !== undefined && !rest.includes('/')) name = rest;
+      const rest = this.repository.startsWith(OFFICIAL_PREFIX) ? this.repository.slice(OFFICIAL_PREFIX.length) : undefined;
+      const short = rest !== undefined && !rest.includes('/') ? rest : this.repository;
+      // Unlike Docker, keep `docker.io/` when the short form would read back as another registry (`docker.io/a.b/c`).
+      const first = short.split('/', 1)[0]!;
+      if (!(short.includes('/') && (first.includes('.') || first === 'localhost'))) name = short;
     }
     return name + this.suffix();
   }
@@ -90,7 +99,7 @@ export function parseReference(input: string): ImageReference {
     try {
       digest = parseDigest(text.slice(at + 1), 'digest').value;
     } catch (error) {
-      fail(`${error instanceof Error ? error.message : String(error)} after "@"`);
+      fail(`the digest after "@" is wrong: ${error instanceof Error ? error.message : String(error)}`);
     }
   }
 
@@ -115,7 +124,9 @@ export function parseReference(input: string): ImageReference {
       if (!DOMAIN_AND_PORT.test(first)) {
         fail(`registry ${shown(first, 80)} is not a valid host[:port] (letters, digits, "-" and "." in a host name, or an IPv6 address in brackets, then an optional numeric port)`);
       }
-      registry = first.toLowerCase();
+      // Hosts are case-insensitive, so they are lowercased, except a dotless, portless name that is a registry
+      // only because of its capitals (Docker's rule): lowercased, it would read back as a Docker Hub namespace.
+      registry = /[.:]/.test(first) || first.toLowerCase() === 'localhost' ? first.toLowerCase() : first;
       if (DOCKER_HUB_ALIASES.has(registry)) registry = DOCKER_HUB;
       repository = namePart.slice(slash + 1);
     }

@@ -3,6 +3,13 @@ import { TollgateError } from '../../errors/tollgate-error.js';
 /** Something a response body is: an async iterable of chunks that can be torn down. */
 export interface BodyStream extends AsyncIterable<Uint8Array | string> {
   destroy(error?: Error): unknown;
+  on?(event: 'error', listener: (error: Error) => void): unknown;
+}
+
+/** Tears a body down without reading it; the abort error that follows has a listener so it cannot crash anything. */
+export function discardBody(body: BodyStream): void {
+  body.on?.('error', () => undefined);
+  body.destroy();
 }
 
 /**
@@ -18,13 +25,13 @@ export async function readBounded(body: BodyStream, limit: number, tooLarge: () 
       total += buffer.length;
       if (total > limit) {
         const error = tooLarge();
-        body.destroy();
+        discardBody(body);
         throw error;
       }
       chunks.push(buffer);
     }
   } catch (error) {
-    body.destroy();
+    discardBody(body);
     throw error;
   }
   return Buffer.concat(chunks, total);
@@ -37,7 +44,7 @@ export async function drain(body: BodyStream, limit = 64 * 1024): Promise<void> 
     for await (const chunk of body) {
       total += chunk.length;
       if (total > limit) {
-        body.destroy();
+        discardBody(body);
         return;
       }
     }

@@ -32,16 +32,13 @@ export class DirectoryStore implements LayoutStore {
     return (await stat(real)).size;
   }
 
-  async read(path: string, maxBytes: number, what: string): Promise<Uint8Array | undefined> {
+  async read(path: string, maxBytes: number): Promise<Uint8Array | undefined> {
     const real = await this.resolve(path);
     if (real === undefined) return undefined;
     const handle = await open(real, 'r');
     try {
-      const bytes = await readRange(handle, 0, maxBytes + 1);
-      if (bytes.length > maxBytes) {
-        throw new TollgateError(what === 'manifest' ? 'MANIFEST_TOO_LARGE' : 'SIZE_LIMIT', `${path} in ${this.location} is over the ${maxBytes}-byte limit for a ${what}; refusing to read it`);
-      }
-      return bytes;
+      const { size } = await handle.stat();
+      return await readRange(handle, 0, Math.min(size, maxBytes) + 1);
     } finally {
       await handle.close();
     }

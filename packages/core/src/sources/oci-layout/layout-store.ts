@@ -10,8 +10,11 @@ export interface LayoutStore {
   readonly location: string;
   /** The size of a regular file at a slash-separated path inside the layout, or undefined when it is missing. */
   size(path: string): Promise<number | undefined>;
-  /** The whole file, or undefined when missing; refuses files over `maxBytes` with the given error code. */
-  read(path: string, maxBytes: number, what: string): Promise<Uint8Array | undefined>;
+  /**
+   * The file's bytes, or undefined when it is missing. Reads at most `maxBytes + 1` bytes, so a result longer than
+   * `maxBytes` means the file is over the caller's limit (and the caller names the error).
+   */
+  read(path: string, maxBytes: number): Promise<Uint8Array | undefined>;
   /** A stream of bytes [start, end] (inclusive) of a file known to exist; `end` < `start` gives an empty stream. */
   open(path: string, start: number, end: number, signal?: AbortSignal): Promise<Readable>;
 }
