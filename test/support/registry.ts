@@ -29,6 +29,8 @@ export interface RunningRegistry {
   /** `http://127.0.0.1:<port>` */
   url: string;
   rootDirectory: string;
+  /** distribution's filesystem storage root (blobs live under docker/registry/v2/blobs). */
+  storageDirectory: string;
   stop(): Promise<void>;
 }
 
@@ -135,6 +137,7 @@ export async function startRegistry(options: StartRegistryOptions = {}): Promise
       host,
       url: `http://${host}`,
       rootDirectory,
+      storageDirectory: storage,
       async stop() {
         if (child.exitCode === null && child.signalCode === null) {
           child.kill('SIGTERM');

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip } from 'node:zlib';
+import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { formatBytes, limitError, RATIO_CHECK_AFTER_BYTES, resolveLayerLimits } from './limits.js';
 import { TarIndexer } from './tar-indexer.js';
@@ -18,6 +18,11 @@ const GZIP_CHUNK_SIZE = 512 * 1024;
  * while the main thread hashes and parses this one. zlib stops inflating (even mid input chunk) when it is full.
  */
 const GZIP_HIGH_WATER_MARK = 2 * 1024 * 1024;
+/** zlib streams pass stream options through to Transform; @types/node's ZlibOptions does not declare them. */
+const GUNZIP_OPTIONS: ZlibOptions & { highWaterMark: number } = {
+  chunkSize: GZIP_CHUNK_SIZE,
+  highWaterMark: GZIP_HIGH_WATER_MARK,
+};
 
 interface Counters {
   size: number;
@@ -94,7 +99,7 @@ export async function readLayer(blob: Readable, options: ReadLayerOptions): Prom
   try {
     const opts = signal ? { signal } : {};
     if (compression === 'gzip') {
-      await pipeline(blob, readBlob, createGunzip({ chunkSize: GZIP_CHUNK_SIZE, highWaterMark: GZIP_HIGH_WATER_MARK }), consume, opts);
+      await pipeline(blob, readBlob, createGunzip(GUNZIP_OPTIONS), consume, opts);
     } else if (compression === 'zstd') {
       await pipeline(blob, readBlob, zstdDecompress, consume, opts);
     } else {

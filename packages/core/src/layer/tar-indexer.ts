@@ -19,9 +19,9 @@ const T_GNU_SPARSE = 0x53; // 'S'
 function fileType(typeflag: number, name: string): FileType | undefined {
   switch (typeflag) {
     case 0:
-    case 0x30:
-      // Old tars mark directories only with a trailing '/'.
+      // V7 tars mark directories only with a trailing '/' (Go does the same for a NUL typeflag, and only for it).
       return name.endsWith('/') ? 'dir' : 'file';
+    case 0x30:
     case 0x37:
       return 'file';
     case 0x31:
@@ -121,10 +121,10 @@ export class TarIndexer {
     if (this.finished) return;
     if (this.remaining > 0) {
       throw this.corrupt(
-        `ends inside entry ${JSON.stringify(this.currentName)}: its header declares ${this.declared} bytes, ${this.remaining} are missing`,
+        `ends inside ${this.currentName}: its header declares ${this.declared} bytes, ${this.remaining} are missing`,
       );
     }
-    if (this.padding > 0) throw this.corrupt(`ends inside the padding after entry ${JSON.stringify(this.currentName)}`);
+    if (this.padding > 0) throw this.corrupt(`ends inside the padding after ${this.currentName}`);
     if (this.headerFill > 0) throw this.corrupt(`ends inside a header block (${this.headerFill} of 512 bytes)`);
     if (this.pax !== null || this.longName !== null || this.longLink !== null) {
       throw this.corrupt('ends after an extended header that no entry follows');
@@ -168,7 +168,7 @@ export class TarIndexer {
     const rawName = pax?.path ?? this.longName ?? h.name;
     const rawLink = pax?.linkpath ?? this.longLink ?? h.linkname;
     this.pax = this.longName = this.longLink = null;
-    this.currentName = rawName;
+    this.currentName = `entry ${JSON.stringify(rawName)}`;
     const type = fileType(t, rawName);
     const size = pax?.size ?? h.size;
     const dataSize = type === undefined || type === 'file' ? size : 0;
@@ -280,6 +280,7 @@ export class TarIndexer {
     }
     this.metaType = t;
     this.metaChunks = [];
+    this.currentName = t === T_PAX || t === T_PAX_GLOBAL ? 'a PAX extended header' : 'a GNU long name header';
     this.startData(size, 'meta');
   }
 

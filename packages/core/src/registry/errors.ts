@@ -82,22 +82,6 @@ export function errorFromResponse(status: number, body: Uint8Array, context: Req
   return registryError('REGISTRY_ERROR', context, `unexpected response, ${said}`);
 }
 
-const NETWORK_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EPIPE',
-  'UND_ERR_CONNECT_TIMEOUT',
-  'UND_ERR_HEADERS_TIMEOUT',
-  'UND_ERR_BODY_TIMEOUT',
-  'UND_ERR_SOCKET',
-  'UND_ERR_CLOSED',
-]);
-
 function errorCodeOf(error: unknown): string | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 5 && typeof current === 'object' && current !== null; depth++) {
@@ -133,13 +117,8 @@ export function networkError(error: unknown, context: RequestContext, host: stri
     );
   }
   const code = errorCodeOf(error);
-  const known = code !== undefined && (NETWORK_CODES.has(code) || code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('CERT_') || code.includes('CERT'));
-  const reason = code ?? (error instanceof Error ? oneLine(error.message, 120) : 'unknown error');
-  const hint = code?.includes('CERT') || code?.startsWith('ERR_TLS') || code?.startsWith('ERR_SSL')
-    ? 'check the registry certificate and that the system trusts its issuer'
-    : 'check that the registry is running and reachable';
-  if (!known && !(error instanceof Error)) {
-    return registryError('NETWORK_ERROR', context, `could not reach ${host} (${reason}); ${hint}`);
-  }
+  const reason = code !== undefined && /^[A-Z0-9_]{1,40}$/.test(code) ? code : error instanceof Error ? oneLine(error.message, 120) : 'unknown error';
+  const tls = code !== undefined && (code.includes('CERT') || code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL'));
+  const hint = tls ? 'check the registry certificate and that the system trusts its issuer' : 'check that the registry is running and reachable';
   return registryError('NETWORK_ERROR', context, `could not reach ${host} (${reason}); ${hint}`, error);
 }

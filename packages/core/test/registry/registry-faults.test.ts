@@ -257,7 +257,7 @@ describe('registry faults', () => {
     });
     const tokenPort = await listen(tokenServer);
     try {
-      for (const header of ['Bearer', 'Bearer realm="unterminated', 'Digest nonce="x"', 'Bearer realm="ftp://x/token"', '\u0000\u0001']) {
+      for (const header of ['Bearer', 'Bearer realm="unterminated', 'Digest nonce="x"', 'Bearer realm="ftp://x/token"', 'Bearer ,,,=== "\\', 'Bearer realm="not a url"']) {
         proxy.intercept = (req, res) => {
           if (path(req.url) !== '/v2/app/manifests/v1') return false;
           res.writeHead(401, { 'www-authenticate': header });

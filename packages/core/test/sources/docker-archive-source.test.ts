@@ -30,6 +30,16 @@ async function expectError(promise: Promise<unknown>, code: string, message: Reg
   expect((error as Error).message).not.toContain('\n');
 }
 
+/** Resolves the root of an archive and closes the source, whatever happens. */
+async function rootOf(path: string, reference?: string) {
+  const source = new DockerArchiveSource(path, reference);
+  try {
+    return await source.resolveRoot();
+  } finally {
+    await source.close();
+  }
+}
+
 async function layerTar(files: Array<{ path: string; content: string }>): Promise<Buffer> {
   return readAll(packLayer(files));
 }
@@ -87,7 +97,7 @@ describe('DockerArchiveSource on a legacy archive written by skopeo', () => {
   });
 
   it('its synthetic manifest differs from skopeo\'s only in the true layer media type', async () => {
-    const ours = Buffer.from((await new DockerArchiveSource(archive).resolveRoot()).bytes).toString();
+    const ours = Buffer.from((await rootOf(archive)).bytes).toString();
     const theirs = (await skopeo(['inspect', '--raw', `docker-archive:${archive}`], work)).trim();
     expect(ours).toBe(theirs.replaceAll(MediaType.DockerLayerGzip, MediaType.DockerLayer));
   });
@@ -103,8 +113,8 @@ describe('DockerArchiveSource on a legacy archive written by skopeo', () => {
   });
 
   it('an unknown name is NOT_FOUND and lists the tags; a bad index is NOT_FOUND too', async () => {
-    await expectError(new DockerArchiveSource(archive, 'other:v1').resolveRoot(), 'NOT_FOUND', /"other:v1" not found .*available tags: "example.com\/team\/app:v1"/);
-    await expectError(new DockerArchiveSource(archive, '@3').resolveRoot(), 'NOT_FOUND', /index @3 does not exist/);
+    await expectError(rootOf(archive, 'other:v1'), 'NOT_FOUND', /"other:v1" not found .*available tags: "example.com\/team\/app:v1"/);
+    await expectError(rootOf(archive, '@3'), 'NOT_FOUND', /index @3 does not exist/);
   });
 });
 
@@ -138,10 +148,10 @@ describe('DockerArchiveSource on archives from our writer', () => {
     expect((two.config as { config: { User: string } }).config.User).toBe('two');
     expect(two.layers).toEqual([extra, shared]);
     // Docker-normalised names match: one:v1 is docker.io/library/one:v1.
-    const viaFull = await new DockerArchiveSource(file, 'docker.io/library/one:v1').resolveRoot();
+    const viaFull = await rootOf(file, 'docker.io/library/one:v1');
     expect(viaFull.expectedDigest).toBe(one.manifestDigest);
-    expect((await new DockerArchiveSource(file, 'localhost:5000/one:latest').resolveRoot()).expectedDigest).toBe(one.manifestDigest);
-    await expectError(new DockerArchiveSource(file).resolveRoot(), 'USAGE', /holds 2 images; name one .*"one:v1", "localhost:5000\/one:latest", "two:v2"/);
+    expect((await rootOf(file, 'localhost:5000/one:latest')).expectedDigest).toBe(one.manifestDigest);
+    await expectError(rootOf(file), 'USAGE', /holds 2 images; name one .*"one:v1", "localhost:5000\/one:latest", "two:v2"/);
   });
 
   it('legacy: gzip layer files are detected, labelled tar.gzip and hashed', async () => {
@@ -176,10 +186,10 @@ describe('DockerArchiveSource on archives from our writer', () => {
     const two = await readWholeImage(new DockerArchiveSource(file, '@1'));
     expect((two.config as { config: { User: string } }).config.User).toBe('two');
     // The root is the manifest blob itself, so its digest is real, not synthetic.
-    const root = await new DockerArchiveSource(file, 'two:v2').resolveRoot();
+    const root = await rootOf(file, 'two:v2');
     expect(names).toContain(`blobs/sha256/${root.expectedDigest!.slice(7)}`);
-    await expectError(new DockerArchiveSource(file).resolveRoot(), 'USAGE', /holds 2 images/);
-    await expectError(new DockerArchiveSource(file, 'three:v3').resolveRoot(), 'NOT_FOUND', /available tags: "one:v1"/);
+    await expectError(rootOf(file), 'USAGE', /holds 2 images/);
+    await expectError(rootOf(file, 'three:v3'), 'NOT_FOUND', /available tags: "one:v1"/);
   });
 
   it('oci: one image with two tags needs no reference', async () => {
@@ -204,6 +214,26 @@ describe('DockerArchiveSource on archives from our writer', () => {
     expect((await readAll(await source.openBlob(layer, { range: { start: base.length + 5 } }))).length).toBe(0);
     await source.close();
     await expectError(source.resolveRoot(), 'USAGE', /was closed/);
+  });
+
+  it('keeps its file open across streams that end, are destroyed early, or run concurrently', async () => {
+    const dir = await temp.make();
+    const file = join(dir, 'legacy.tar');
+    await writeDockerArchive(file, images()[0]!, { format: 'legacy' });
+    const source = new DockerArchiveSource(file);
+    const manifest = JSON.parse(Buffer.from((await source.resolveRoot()).bytes).toString()) as ImageManifest;
+    const [first, second] = manifest.layers as [ImageManifest['layers'][0], ImageManifest['layers'][0]];
+    expect(await readAll(await source.openBlob(first))).toEqual(base);
+    const early = await source.openBlob(second);
+    early.destroy();
+    await new Promise((resolve) => early.once('close', resolve));
+    for await (const chunk of await source.openBlob(first)) {
+      void chunk;
+      break;
+    }
+    const both = await Promise.all([source.openBlob(first), source.openBlob(second)].map(async (s) => readAll(await s)));
+    expect(both).toEqual([base, shared]);
+    await source.close();
   });
 
   it('reads a real docker-archive produced from our own layout by skopeo', async () => {
@@ -253,18 +283,18 @@ describe('DockerArchiveSource refuses hostile archives', () => {
 
   it('a truncated tar', async () => {
     const bytes = good();
-    await expectError(new DockerArchiveSource(await archiveOf(bytes.subarray(0, 1000))).resolveRoot(), 'INVALID_ARCHIVE', /truncated|declares \d+ bytes/);
+    await expectError(rootOf(await archiveOf(bytes.subarray(0, 1000))), 'INVALID_ARCHIVE', /truncated|declares \d+ bytes/);
     // Cut on a header boundary: no end-of-archive marker.
-    await expectError(new DockerArchiveSource(await archiveOf(bytes.subarray(0, bytes.length - 1024))).resolveRoot(), 'INVALID_ARCHIVE', /without the end-of-archive marker/);
-    await expectError(new DockerArchiveSource(await archiveOf(Buffer.alloc(0))).resolveRoot(), 'INVALID_ARCHIVE', /truncated/);
+    await expectError(rootOf(await archiveOf(bytes.subarray(0, bytes.length - 1024))), 'INVALID_ARCHIVE', /without the end-of-archive marker/);
+    await expectError(rootOf(await archiveOf(Buffer.alloc(0))), 'INVALID_ARCHIVE', /truncated/);
   });
 
   it('a bad header checksum', async () => {
     const bytes = good();
     bytes[3] = bytes[3]! ^ 0x01;
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /bad tar header at byte 0: checksum mismatch/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /bad tar header at byte 0: checksum mismatch/);
     await expectError(
-      new DockerArchiveSource(await archiveOf(rawTar([{ name: 'manifest.json', data: '[]', badChecksum: true }]))).resolveRoot(),
+      rootOf(await archiveOf(rawTar([{ name: 'manifest.json', data: '[]', badChecksum: true }]))),
       'INVALID_ARCHIVE',
       /checksum mismatch/,
     );
@@ -276,14 +306,14 @@ describe('DockerArchiveSource refuses hostile archives', () => {
 
   it.each([['../x'], ['a/../../x'], ['/etc/passwd']])('an entry named %s', async (name) => {
     const bytes = rawTar([{ name, data: 'x' }, { name: 'manifest.json', data: manifestJson() }]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'UNSAFE_PATH', /refusing/);
+    await expectError(rootOf(await archiveOf(bytes)), 'UNSAFE_PATH', /refusing/);
   });
 
   it('an entry named ../x through a PAX path or a GNU long name', async () => {
     const pax = rawTar([{ name: 'PaxHeader', type: 'x', data: paxRecord('path', '../../x') }, { name: 'harmless', data: 'x' }]);
-    await expectError(new DockerArchiveSource(await archiveOf(pax)).resolveRoot(), 'UNSAFE_PATH', /"\.\.\/\.\.\/x"/);
+    await expectError(rootOf(await archiveOf(pax)), 'UNSAFE_PATH', /"\.\.\/\.\.\/x"/);
     const gnu = rawTar([{ name: '././@LongLink', type: 'L', data: '../y\0', gnuMagic: true }, { name: 'harmless', data: 'x', gnuMagic: true }]);
-    await expectError(new DockerArchiveSource(await archiveOf(gnu)).resolveRoot(), 'UNSAFE_PATH', /"\.\.\/y"/);
+    await expectError(rootOf(await archiveOf(gnu)), 'UNSAFE_PATH', /"\.\.\/y"/);
   });
 
   it('a duplicate manifest.json', async () => {
@@ -293,19 +323,19 @@ describe('DockerArchiveSource refuses hostile archives', () => {
       { name: 'manifest.json', data: manifestJson() },
       { name: './manifest.json', data: '[]' },
     ]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /holds "manifest.json" twice/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /holds "manifest.json" twice/);
   });
 
   it('manifest.json pointing at a missing layer or config', async () => {
     const missingLayer = rawTar([{ name: configName, data: config }, { name: 'manifest.json', data: manifestJson() }]);
-    await expectError(new DockerArchiveSource(await archiveOf(missingLayer)).resolveRoot(), 'INVALID_ARCHIVE', /names layer "l1\/layer.tar", which is not in the archive/);
+    await expectError(rootOf(await archiveOf(missingLayer)), 'INVALID_ARCHIVE', /names layer "l1\/layer.tar", which is not in the archive/);
     const missingConfig = rawTar([{ name: 'l1/layer.tar', data: layer }, { name: 'manifest.json', data: manifestJson() }]);
-    await expectError(new DockerArchiveSource(await archiveOf(missingConfig)).resolveRoot(), 'INVALID_ARCHIVE', /names config .* which is not in the archive/);
+    await expectError(rootOf(await archiveOf(missingConfig)), 'INVALID_ARCHIVE', /names config .* which is not in the archive/);
   });
 
   it('manifest.json naming a layer outside the archive', async () => {
     const bytes = rawTar([{ name: configName, data: config }, { name: 'manifest.json', data: manifestJson(['../../etc/passwd']) }]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'UNSAFE_PATH', /climb out/);
+    await expectError(rootOf(await archiveOf(bytes)), 'UNSAFE_PATH', /climb out/);
   });
 
   it('a layer.tar symlink pointing outside the archive', async () => {
@@ -314,7 +344,7 @@ describe('DockerArchiveSource refuses hostile archives', () => {
       { name: 'l1/layer.tar', type: '2', linkname: '../../../etc/passwd' },
       { name: 'manifest.json', data: manifestJson() },
     ]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'UNSAFE_PATH', /outside the archive/);
+    await expectError(rootOf(await archiveOf(bytes)), 'UNSAFE_PATH', /outside the archive/);
   });
 
   it('a symlink loop', async () => {
@@ -324,21 +354,21 @@ describe('DockerArchiveSource refuses hostile archives', () => {
       { name: 'l1/other.tar', type: '2', linkname: 'layer.tar' },
       { name: 'manifest.json', data: manifestJson() },
     ]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /chain of more than 16 links/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /chain of more than 16 links/);
   });
 
   it('a huge declared size', async () => {
     const octalHuge = rawTar([{ name: 'manifest.json', data: '[]', declaredSize: 0o77777777777 }]);
-    await expectError(new DockerArchiveSource(await archiveOf(octalHuge)).resolveRoot(), 'INVALID_ARCHIVE', /declares 8589934591 bytes but the file has only/);
+    await expectError(rootOf(await archiveOf(octalHuge)), 'INVALID_ARCHIVE', /declares 8589934591 bytes but the file has only/);
     const base256 = rawTar([{ name: 'manifest.json', data: '[]', base256Size: 1n << 70n }]);
-    await expectError(new DockerArchiveSource(await archiveOf(base256)).resolveRoot(), 'INVALID_ARCHIVE', /size is too large/);
+    await expectError(rootOf(await archiveOf(base256)), 'INVALID_ARCHIVE', /size is too large/);
     const pax = rawTar([{ name: 'p', type: 'x', data: paxRecord('size', '99999999999999') }, { name: 'manifest.json', data: '[]' }]);
-    await expectError(new DockerArchiveSource(await archiveOf(pax)).resolveRoot(), 'INVALID_ARCHIVE', /declares 99999999999999 bytes/);
+    await expectError(rootOf(await archiveOf(pax)), 'INVALID_ARCHIVE', /declares 99999999999999 bytes/);
   });
 
   it('a malformed PAX record', async () => {
     const bytes = rawTar([{ name: 'p', type: 'x', data: '999 path=x\n' }, { name: 'manifest.json', data: '[]' }]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /PAX record length/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /PAX record length/);
   });
 
   it.each([
@@ -349,16 +379,16 @@ describe('DockerArchiveSource refuses hostile archives', () => {
     ['non-string tags', '[{"Config":"c.json","RepoTags":[1],"Layers":[]}]'],
   ])('a manifest.json with %s', async (_name, text) => {
     const bytes = rawTar([{ name: 'manifest.json', data: text }]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /manifest\.json in docker archive/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /manifest\.json in docker archive/);
   });
 
   it('a config whose diff_ids do not match the layer count, or are not digests', async () => {
     const twoIds = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: [sha256(layer), sha256(layer)] } }));
     const bytes = rawTar([{ name: 'c.json', data: twoIds }, { name: 'l1/layer.tar', data: layer }, { name: 'manifest.json', data: manifestJson(undefined, 'c.json') }]);
-    await expectError(new DockerArchiveSource(await archiveOf(bytes)).resolveRoot(), 'INVALID_ARCHIVE', /lists 1 layers but the config has 2 diff_ids/);
+    await expectError(rootOf(await archiveOf(bytes)), 'INVALID_ARCHIVE', /lists 1 layers but the config has 2 diff_ids/);
     const badId = Buffer.from(JSON.stringify({ rootfs: { type: 'layers', diff_ids: ['sha256:zz'] } }));
     const bytes2 = rawTar([{ name: 'c.json', data: badId }, { name: 'l1/layer.tar', data: layer }, { name: 'manifest.json', data: manifestJson(undefined, 'c.json') }]);
-    const error = await new DockerArchiveSource(await archiveOf(bytes2)).resolveRoot().catch((e: unknown) => e);
+    const error = await rootOf(await archiveOf(bytes2)).catch((e: unknown) => e);
     expect(isTollgateError(error)).toBe(true);
     expect((error as Error).message).toMatch(/diff_ids\[0\]/);
   });
@@ -370,26 +400,27 @@ describe('DockerArchiveSource refuses hostile archives', () => {
     const manifest = JSON.parse(Buffer.from((await source.resolveRoot()).bytes).toString()) as ImageManifest;
     const served = await readAll(await source.openBlob(manifest.layers[0]!));
     expect(sha256(served)).not.toBe(manifest.layers[0]!.digest);
+    await source.close();
   });
 
   it('an archive with neither manifest.json nor index.json', async () => {
-    await expectError(new DockerArchiveSource(await archiveOf(rawTar([{ name: 'x', data: 'x' }]))).resolveRoot(), 'INVALID_ARCHIVE', /neither manifest\.json nor index\.json/);
+    await expectError(rootOf(await archiveOf(rawTar([{ name: 'x', data: 'x' }]))), 'INVALID_ARCHIVE', /neither manifest\.json nor index\.json/);
   });
 
   it('a missing file or a directory', async () => {
-    await expectError(new DockerArchiveSource('/nonexistent/tollgate.tar').resolveRoot(), 'NOT_FOUND', /does not exist/);
-    await expectError(new DockerArchiveSource(await temp.make()).resolveRoot(), 'INVALID_ARCHIVE', /is a directory/);
+    await expectError(rootOf('/nonexistent/tollgate.tar'), 'NOT_FOUND', /does not exist/);
+    await expectError(rootOf(await temp.make()), 'INVALID_ARCHIVE', /is a directory/);
   });
 
   it('an OCI-format archive with garbage index.json or a missing blob', async () => {
     const garbage = rawTar([{ name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' }, { name: 'index.json', data: '{"schemaVersion":2,' }]);
-    await expectError(new DockerArchiveSource(await archiveOf(garbage)).resolveRoot(), 'INVALID_LAYOUT', /index\.json in docker archive/);
+    await expectError(rootOf(await archiveOf(garbage)), 'INVALID_LAYOUT', /index\.json in docker archive/);
     const digest = sha256(Buffer.from('{}'));
     const missing = rawTar([
       { name: 'oci-layout', data: '{"imageLayoutVersion":"1.0.0"}' },
       { name: 'index.json', data: JSON.stringify({ schemaVersion: 2, manifests: [{ mediaType: MediaType.OciManifest, digest, size: 2 }] }) },
     ]);
-    await expectError(new DockerArchiveSource(await archiveOf(missing)).resolveRoot(), 'NOT_FOUND', new RegExp(`blob ${digest} not found in docker archive`));
+    await expectError(rootOf(await archiveOf(missing)), 'NOT_FOUND', new RegExp(`blob ${digest} not found in docker archive`));
   });
 
   it('gzip-compressed archives are refused clearly (they are not what docker save writes)', async () => {
@@ -528,8 +559,8 @@ describe('DockerArchiveSource on Docker 25+ archives from the containerd image s
 
   it('without manifest.json, a name:tag matches the containerd image name annotation', async () => {
     const file = await fileOf(archive({ manifestJson: false }));
-    expect((await new DockerArchiveSource(file, 'app:v1').resolveRoot()).expectedDigest).toBe(sha256(imageIndex));
-    await expectError(new DockerArchiveSource(file, 'other:v1').resolveRoot(), 'NOT_FOUND', /available: "docker.io\/library\/app:v1", "v1"/);
+    expect((await rootOf(file, 'app:v1')).expectedDigest).toBe(sha256(imageIndex));
+    await expectError(rootOf(file, 'other:v1'), 'NOT_FOUND', /available: "docker.io\/library\/app:v1", "v1"/);
   });
 
   it('when index.json does not describe the image manifest.json names, the image is read the legacy way', async () => {

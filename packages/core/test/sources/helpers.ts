@@ -52,8 +52,19 @@ export function sha256(bytes: Uint8Array): string {
   return `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
 }
 
-/** Reads the root manifest and every blob it names, checking each against its descriptor's digest and size. */
+/**
+ * Reads the root manifest and every blob it names, checking each against its descriptor's digest and size; closes
+ * the source afterwards.
+ */
 export async function readWholeImage(source: ContentSource): Promise<{ manifest: ImageManifest; manifestDigest: string; config: Record<string, unknown>; layers: Buffer[] }> {
+  try {
+    return await readImage(source);
+  } finally {
+    await source.close?.();
+  }
+}
+
+async function readImage(source: ContentSource): Promise<{ manifest: ImageManifest; manifestDigest: string; config: Record<string, unknown>; layers: Buffer[] }> {
   const root = await source.resolveRoot();
   const manifestDigest = sha256(root.bytes);
   if (root.expectedDigest !== undefined && root.expectedDigest !== manifestDigest) throw new Error(`manifest digest ${manifestDigest} != ${root.expectedDigest}`);

@@ -62,7 +62,8 @@ export class Authenticator {
     if (challenge.kind === 'basic') {
       const credentials = await this.credentials();
       if (credentials === undefined) return undefined;
-      if (isIdentityToken(credentials)) return `Bearer ${credentials.identityToken}`;
+      // An identity token is only good for a token service's OAuth2 exchange, never for Basic.
+      if (isIdentityToken(credentials)) return undefined;
       return `Basic ${Buffer.from(`${credentials.username}:${credentials.password}`).toString('base64')}`;
     }
     const key = this.cacheKey(challenge, scope);

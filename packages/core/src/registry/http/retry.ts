@@ -12,7 +12,8 @@ export function parseRetryAfter(value: string | undefined, now = Date.now()): nu
   if (value === undefined) return undefined;
   const text = value.trim();
   if (/^\d{1,10}$/.test(text)) return Math.min(Number(text) * 1000, MAX_RETRY_AFTER_MS);
-  if (text.length > 64) return undefined;
+  // An HTTP-date (IMF-fixdate and the obsolete forms all start with a day name); nothing else.
+  if (text.length > 64 || !/^[A-Za-z]{3,9},? /.test(text)) return undefined;
   const date = Date.parse(text);
   if (Number.isNaN(date)) return undefined;
   return Math.min(Math.max(0, date - now), MAX_RETRY_AFTER_MS);

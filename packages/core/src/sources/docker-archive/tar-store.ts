@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
-import { addAbortSignal, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
+import { fileRangeStream } from '../../util/file-range-stream.js';
 import { readRange } from '../../util/read-range.js';
 import type { LayoutStore } from '../oci-layout/layout-store.js';
 import { resolveTarFile, type TarEntry } from './tar-index.js';
@@ -41,7 +42,6 @@ export class TarStore implements LayoutStore {
     if (entry === undefined || end < start) return Readable.from([]);
     const last = Math.min(end, entry.size - 1);
     if (last < start) return Readable.from([]);
-    const stream = this.handle.createReadStream({ start: entry.dataOffset + start, end: entry.dataOffset + last, autoClose: false });
-    return signal ? addAbortSignal(signal, stream) : stream;
+    return fileRangeStream(this.handle, entry.dataOffset + start, entry.dataOffset + last, signal);
   }
 }
