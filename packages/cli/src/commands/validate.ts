@@ -72,7 +72,7 @@ function renderValidation(reference: string, result: ValidationResult): string {
     table(rows),
   ];
   if (result.ok) {
-    lines.push(`OK: manifest, config and ${result.layers.length} layers verified`);
+    lines.push(`OK: manifest, config and ${result.layers.length} layer${result.layers.length === 1 ? '' : 's'} verified`);
   } else {
     lines.push(`FAILED: ${result.problems.length} problem${result.problems.length === 1 ? '' : 's'}`);
     for (const problem of result.problems) lines.push(`  - ${problem.message}`);
