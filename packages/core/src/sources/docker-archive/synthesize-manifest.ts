@@ -42,6 +42,8 @@ async function hashEntry(store: TarStore, entry: TarEntry): Promise<string> {
  * digest), so its digest is synthetic: it names these bytes, not any registry's. It differs from skopeo's synthetic
  * manifest only where skopeo labels uncompressed layers `tar.gzip`; tollgate gives the true media type.
  */
+const CONFIG_NAMED_BY_DIGEST = /^(?:blobs\/sha256\/)?([a-f0-9]{64})(?:\.json)?$/;
+
 export async function synthesizeManifest(store: TarStore, image: ArchiveImage): Promise<SynthesizedManifest> {
   const archive = store.location;
   const configEntry = store.entry(image.config);
@@ -51,6 +53,15 @@ export async function synthesizeManifest(store: TarStore, image: ArchiveImage): 
   }
   const configBytes = (await store.read(image.config, MAX_CONFIG_BYTES))!;
   const configDigest = digestOf(configBytes);
+  // Docker names the config after its digest (`<hex>.json`, or `blobs/sha256/<hex>` from Docker 25): the only claim
+  // a manifest-less archive makes about its config, so hold the bytes to it before trusting them.
+  const named = CONFIG_NAMED_BY_DIGEST.exec(image.config);
+  if (named && `sha256:${named[1]}` !== configDigest) {
+    throw new TollgateError(
+      'DIGEST_MISMATCH',
+      `${archive}: config ${JSON.stringify(image.config)}: digest mismatch, its name says sha256:${named[1]}, its content is ${configDigest}; the config was altered`,
+    );
+  }
   const config = parseImageConfig(configBytes, `config ${image.config} in ${archive}`);
   const diffIds = config.rootfs.diff_ids;
   if (diffIds.length !== image.layers.length) {
