@@ -4,6 +4,12 @@ import { digestCommand } from './commands/digest.js';
 import { inspectCommand } from './commands/inspect.js';
 import { validateCommand } from './commands/validate.js';
 import { VERSION } from './version.js';
+import { generateKeyPairCommand } from './commands/generate-key-pair.js';
+import { publicKeyCommand } from './commands/public-key.js';
+import { verifyBlobCommand } from './commands/verify-blob.js';
+import { signBlobCommand } from './commands/sign-blob.js';
+import { diffCommand } from './commands/diff.js';
+import { policyCommand } from './commands/policy.js';
 
 export function createProgram(): Command {
   const program = new Command('tollgate')
@@ -22,5 +28,11 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(validateCommand());
   program.addCommand(digestCommand());
   program.addCommand(demoCommand());
+  program.addCommand(verifyBlobCommand());
+  program.addCommand(generateKeyPairCommand());
+  program.addCommand(publicKeyCommand());
+  program.addCommand(signBlobCommand());
+  program.addCommand(diffCommand());
+  program.addCommand(policyCommand());
   return program;
 }

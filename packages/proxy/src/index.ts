@@ -1,1 +1,13 @@
-export const VERSION = "0.1.0";
+export const VERSION = '0.1.0';
+export { createProxy, type CreateProxyOptions, type Proxy } from './proxy.js';
+export { loadProxyConfig, parseProxyConfig, MAX_CONFIG_FILE_BYTES } from './config/load-config.js';
+export { normalizeProxyConfig, ENV_OVERRIDES, type NormalizeOptions } from './config/normalize.js';
+export type * from './config/types.js';
+export type * from './gate/types.js';
+export { allowAllGate } from './gate/allow-all.js';
+export { allowListGate, digestPinGate, type AllowedDigests } from './gate/allow-list.js';
+export { gateFromConfig } from './gate/from-config.js';
+export { collectGarbage, type GcReport } from './store/gc.js';
+export { createLogger, REDACT_PATHS } from './ops/logger.js';
+export type { Upstream, UpstreamManifest } from './upstream/types.js';
+export type { AuditEvent } from './store/metadata-store.js';

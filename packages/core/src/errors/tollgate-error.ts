@@ -29,7 +29,15 @@ export type ErrorCode =
   | 'FOREIGN_LAYER'
   | 'STORE_ERROR'
   | 'USAGE'
-  | 'INVALID_CONFIG';
+  | 'INVALID_CONFIG'
+  | 'INVALID_TRUSTED_ROOT'
+  | 'INVALID_BUNDLE'
+  | 'SIGNATURE_INVALID'
+  | 'INVALID_KEY'
+  | 'UNSUPPORTED_KEY'
+  | 'WRONG_PASSWORD'
+  | 'PASSWORD_REQUIRED'
+  | 'INVALID_POLICY';
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;

@@ -1,0 +1,134 @@
+import { dirname, resolve } from 'node:path';
+import { Command } from 'commander';
+import {
+  defaultDataDir,
+  evaluatePolicy,
+  LayerIndexStore,
+  lintPolicy,
+  loadPolicyFile,
+  MAX_POLICY_BYTES,
+  openImage,
+  parseReference,
+  parseTransportReference,
+  policyImageFrom,
+  TollgateError,
+  type PolicyLintResult,
+  type PolicyVerdict,
+} from '@tollgate/core';
+import { readFile, stat } from 'node:fs/promises';
+import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
+import { writeJson, writeOut } from '../output/write.js';
+import { ExitCode } from '../exit-codes.js';
+import { withStatus } from '../run-status.js';
+
+/** What this build wires for signatures: nothing yet (image signature discovery lands later), so it says so. */
+const VERIFIER_NOTE = 'image signature verification is not available yet in this build: rules with authorities or attestations deny';
+
+interface CheckFlags extends RegistryFlags {
+  policy: string;
+  json: boolean;
+  platform?: string;
+  name?: string;
+  data?: string;
+  cache: boolean;
+}
+
+export function policyCommand(): Command {
+  const policy = new Command('policy').description('check images against an admission policy, and lint policies (see docs/policy.md)');
+  policy.addCommand(lintCommand());
+  policy.addCommand(checkCommand());
+  return policy;
+}
+
+function lintCommand(): Command {
+  const command = new Command('lint')
+    .description('validate a policy file: YAML, schema and unknown keys, keys and certificates that cannot be read, CEL that does not compile; warn about unreachable rules and unanchored-looking identity patterns')
+    .argument('<file>', 'policy file (YAML)')
+    .addHelpText('after', `
+Exit status: 0 the policy is valid (warnings may be printed), 1 it has errors, 2 it could not be read.
+
+Examples:
+  tollgate policy lint policy.yaml
+  tollgate policy lint policy.yaml --json | jq '.errors[]'`);
+  addJsonOption(command);
+  return command.action(withStatus(async (file: string, flags: { json: boolean }) => {
+    const full = resolve(file);
+    const info = await stat(full).catch((error: NodeJS.ErrnoException) => {
+      throw new TollgateError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `cannot read the policy file ${file}: ${error.code ?? error.message}; check the path`);
+    });
+    if (!info.isFile()) throw new TollgateError('USAGE', `${file} is not a regular file`);
+    if (info.size > MAX_POLICY_BYTES) throw new TollgateError('SIZE_LIMIT', `the policy file ${file} is ${info.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit`);
+    const result = await lintPolicy(await readFile(full), { baseDir: dirname(full), source: file });
+    if (flags.json) writeJson({ file, ...result });
+    else writeOut(renderLint(file, result));
+    return result.valid ? ExitCode.Ok : ExitCode.CheckFailed;
+  }));
+}
+
+function renderLint(file: string, result: PolicyLintResult): string {
+  const lines: string[] = [];
+  for (const e of result.errors) lines.push(`error   ${e.path}: ${e.message}`);
+  for (const w of result.warnings) lines.push(`warning ${w.path}: ${w.message}`);
+  const counts = `${result.errors.length} error${result.errors.length === 1 ? '' : 's'}, ${result.warnings.length} warning${result.warnings.length === 1 ? '' : 's'}`;
+  lines.push(result.valid ? `OK: ${file} is a valid policy (revision ${result.revision}); ${counts}` : `INVALID: ${file}: ${counts}`);
+  return lines.join('\n');
+}
+
+function checkCommand(): Command {
+  const command = new Command('check')
+    .description('evaluate an image against a policy and print the verdict with every rule, authority and check that decided it')
+    .argument('<image>', 'image reference: [docker://]host/repo[:tag][@digest], oci:<dir>[:<tag>], docker-archive:<file>[:<name:tag>]')
+    .requiredOption('--policy <file>', 'policy file (YAML)')
+    .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app)')
+    .option('--no-cache', 'do not read or write the layer index cache')
+    .addHelpText('after', `
+Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read (nothing is allowed).
+
+Note: ${VERIFIER_NOTE}.
+
+Examples:
+  tollgate policy check localhost:5000/team/app:1 --policy policy.yaml
+  tollgate policy check oci:./layout:v1 --name registry.example.com/team/app --policy policy.yaml --json`);
+  addPlatformOption(command);
+  addJsonOption(command);
+  addDataOption(command);
+  addRegistryOptions(command);
+  return command.action(withStatus(async (reference: string, flags: CheckFlags) => {
+    const policy = await loadPolicyFile(flags.policy);
+    const transport = parseTransportReference(reference);
+    let name: { registry: string; repository: string };
+    if (flags.name !== undefined) name = parseReference(flags.name);
+    else if (transport.transport === 'docker') name = transport.reference;
+    else if (transport.transport === 'docker-archive' && transport.reference !== undefined && !transport.reference.startsWith('@')) name = parseReference(transport.reference);
+    else throw new TollgateError('USAGE', `${reference} carries no image name for rules to match; give one with --name (e.g. --name registry.example.com/team/app)`);
+
+    const opened = await openImage(transport, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
+    const store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    let verdict: PolicyVerdict;
+    try {
+      const image = await policyImageFrom(opened, name, { reference, ...(store ? { store } : {}) });
+      verdict = await evaluatePolicy(image, policy);
+    } finally {
+      await store?.close();
+      await opened.source.close?.();
+    }
+    if (flags.json) writeJson({ ...verdict, policy: flags.policy, signatureVerification: 'unavailable' });
+    else writeOut(renderVerdict(verdict));
+    return verdict.decision === 'deny' ? ExitCode.CheckFailed : ExitCode.Ok;
+  }));
+}
+
+function renderVerdict(verdict: PolicyVerdict): string {
+  const lines = [
+    `Image:    ${verdict.image.reference}`,
+    `Name:     ${verdict.image.name}`,
+    `Digest:   ${verdict.image.digest}${verdict.image.indexDigest ? ` (index ${verdict.image.indexDigest})` : ''}`,
+    `Policy:   revision ${verdict.revision}`,
+    `Rule:     ${verdict.rule ? `${verdict.rule} (pattern ${verdict.pattern}, mode ${verdict.mode}, platforms ${verdict.platforms})` : '(none: default)'}`,
+  ];
+  for (const f of verdict.findings) lines.push(`  ${f.passed ? 'pass' : 'FAIL'}  ${f.kind.padEnd(11)} ${f.name}: ${f.reason}`);
+  if (verdict.findings.some((f) => f.reason.includes('signature verification is not available'))) lines.push(`note: ${VERIFIER_NOTE}`);
+  lines.push(`${verdict.decision.toUpperCase()}: ${verdict.summary}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,54 @@
+import type { FileEntry } from '../layer/types.js';
+import type { MergedEntry, MergedFilesystem } from './merged-filesystem.js';
+
+/** Something in a layer that could not be applied as written; reported, never followed. */
+export interface ApplyProblem {
+  path: string;
+  reason: string;
+}
+
+/**
+ * Applies one layer's file index to `fs` with the OCI layer rules (image-spec layer.md): whiteouts apply only to
+ * what LOWER layers put there, so they are applied before the layer's own entries, whatever their order in the
+ * tar — first the opaque markers (`.wh..wh..opq`: delete everything below the directory, keep the directory),
+ * then the file whiteouts (`.wh.<name>`: delete the name and everything below it; a whiteout of a path that does
+ * not exist is harmless). Then each entry replaces what was at its path: a non-directory replacing a directory
+ * deletes the directory's subtree; a directory replacing a directory keeps its children. A hardlink takes its
+ * target's entry as it is at this moment (a later overwrite of the target does not change the link).
+ * Returns the hardlinks whose target did not exist.
+ */
+export function applyLayer(fs: MergedFilesystem, files: readonly FileEntry[]): ApplyProblem[] {
+  const problems: ApplyProblem[] = [];
+  let hasFileWhiteouts = false;
+  for (const entry of files) {
+    if (entry.whiteout === 'opaque') fs.removeBelow(entry.path);
+    else if (entry.whiteout === 'file') hasFileWhiteouts = true;
+  }
+  if (hasFileWhiteouts) {
+    for (const entry of files) if (entry.whiteout === 'file') fs.removeTree(entry.path);
+  }
+  for (const entry of files) {
+    if (entry.whiteout !== undefined) continue;
+    let merged: MergedEntry = entry;
+    if (entry.type === 'hardlink') {
+      const target = entry.linkTarget === undefined ? undefined : fs.get(entry.linkTarget);
+      if (target === undefined || target.type === 'dir') {
+        problems.push({
+          path: entry.path,
+          reason: target === undefined ? `hardlink to ${JSON.stringify(entry.linkTarget)}, which does not exist when its layer is applied` : `hardlink to the directory ${JSON.stringify(entry.linkTarget)}`,
+        });
+        merged = { ...entry, hardlinkTo: entry.linkTarget ?? '' };
+      } else {
+        const { linkTarget: _target, hardlinkTo: _via, ...content } = target;
+        merged = { ...content, path: entry.path, hardlinkTo: entry.linkTarget! };
+        if (target.type === 'symlink' && target.linkTarget !== undefined) merged.linkTarget = target.linkTarget;
+      }
+    }
+    if (merged.type !== 'dir') {
+      const previous = fs.get(entry.path);
+      if (previous?.type === 'dir') fs.removeBelow(entry.path);
+    }
+    fs.set(entry.path, merged);
+  }
+  return problems;
+}

@@ -1,0 +1,29 @@
+import type { PolicyImage } from '../evaluate/types.js';
+import { checkHealthcheck, checkNonRootUser } from './config-checks.js';
+import { checkNoSecrets, checkNoSetuid } from './file-checks.js';
+import { checkBaseImages, checkMaxLayers, checkMaxSize } from './layer-checks.js';
+import type { CheckOutcome, CompiledChecks } from './types.js';
+
+/**
+ * Runs a rule's checks on the pulled image. A check that cannot be completed (a layer that cannot be read, a
+ * digest that does not match) fails with the reason: an unreadable image is never allowed.
+ */
+export async function runChecks(image: PolicyImage, checks: CompiledChecks): Promise<CheckOutcome[]> {
+  const outcomes: CheckOutcome[] = [];
+  if (checks.nonRootUser) outcomes.push(checkNonRootUser(image.config));
+  if (checks.healthcheck) outcomes.push(checkHealthcheck(image.config));
+  if (checks.maxSize !== undefined) outcomes.push(checkMaxSize(image.layers, checks.maxSize));
+  if (checks.maxLayers !== undefined) outcomes.push(checkMaxLayers(image.layers, checks.maxLayers));
+  if (checks.baseImages !== undefined) outcomes.push(checkBaseImages(image.layers, checks.baseImages));
+  if (checks.noSetuid) outcomes.push(await guarded('noSetuid', () => checkNoSetuid(image, checks.noSetuid!.allow)));
+  if (checks.noSecrets) outcomes.push(await guarded('noSecrets', () => checkNoSecrets(image, checks.noSecrets!.patterns, checks.noSecrets!.allow)));
+  return outcomes;
+}
+
+async function guarded(check: string, run: () => Promise<CheckOutcome>): Promise<CheckOutcome> {
+  try {
+    return await run();
+  } catch (error) {
+    return { check, passed: false, reason: `the image's files could not be read (denied): ${error instanceof Error ? error.message : String(error)}` };
+  }
+}

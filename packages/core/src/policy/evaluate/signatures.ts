@@ -1,0 +1,60 @@
+import type { Authority } from '../schema/types.js';
+import { distinctAuthorityCount } from './threshold.js';
+import type { AuthorityVerifier, Finding, PolicyImage } from './types.js';
+
+export const VERIFICATION_UNAVAILABLE = 'signature verification is not available';
+
+/**
+ * Checks one manifest's signatures against a rule's authorities: each authority is asked of the verifier, and at
+ * least `threshold` of those that passed must each be credited to a distinct signer. A verifier that throws fails
+ * its authority. Returns a finding per authority and one for the threshold.
+ */
+export async function evaluateSignatures(
+  target: PolicyImage,
+  authorities: readonly Authority[],
+  threshold: number,
+  verifier: AuthorityVerifier,
+  prefix: string,
+): Promise<Finding[]> {
+  const findings: Finding[] = [];
+  const signers: string[][] = [];
+  const results = await Promise.all(
+    authorities.map(async (authority) => {
+      try {
+        return await verifier.verifySignatures(target, authority);
+      } catch (error) {
+        return { passed: false, signers: [], reasons: [`verification failed: ${error instanceof Error ? error.message : String(error)}`] };
+      }
+    }),
+  );
+  authorities.forEach((authority, i) => {
+    const result = results[i]!;
+    const distinct = [...new Set(result.passed ? result.signers : [])];
+    const passed = result.passed && distinct.length > 0;
+    if (passed) signers.push(distinct);
+    const reason = passed
+      ? `verified ${authority.kind} signature${distinct.length === 1 ? '' : 's'} by ${distinct.slice(0, 5).join(', ')}`
+      : result.passed
+        ? 'the verifier reported success without naming a signer (not counted)'
+        : result.reasons.length > 0
+          ? result.reasons.slice(0, 5).join('; ')
+          : `no valid ${authority.kind} signature`;
+    findings.push({ kind: 'authority', name: `${prefix}/${authority.name}`, passed, reason, digest: target.digest });
+  });
+  const count = distinctAuthorityCount(signers);
+  const passed = count >= threshold;
+  findings.push({
+    kind: 'signatures',
+    name: `${prefix}`,
+    passed,
+    reason: `${count} of ${authorities.length} authorit${authorities.length === 1 ? 'y' : 'ies'} verified with distinct signers on ${describeSubject(target)}; ${threshold} required`,
+    digest: target.digest,
+  });
+  return findings;
+}
+
+export function describeSubject(target: PolicyImage): string {
+  if (target.subject === 'index') return `the index ${target.digest}`;
+  if (target.subject === 'platform') return `the platform manifest ${target.digest}`;
+  return `the pulled image ${target.digest}`;
+}

@@ -1,0 +1,86 @@
+import type { ImageConfig, Platform } from '../../image/types.js';
+import type { LayerIndex } from '../../layer-index/layer-index.js';
+import type { Authority, PlatformScope, PolicyMode } from '../schema/types.js';
+
+export interface PolicyImageLayer {
+  digest: string;
+  /** Compressed size from the manifest. */
+  size: number;
+  diffID: string;
+}
+
+/** A manifest of a multi-platform index that someone could pull. */
+export interface PolicyPlatformManifest {
+  digest: string;
+  platform?: Platform;
+}
+
+/**
+ * What evaluation knows about an image. `digest` is the platform manifest that is pulled and run; when the
+ * reference names an index, `index` describes it. A verifier is handed a PolicyImage whose `digest` (and
+ * `subject`) say which manifest it must find signatures for: the pulled image, a platform of the index, or the
+ * index itself, as the rule's `platforms` scope asks.
+ */
+export interface PolicyImage {
+  /** The reference as the user gave it, for reports. */
+  reference: string;
+  /** Normalised registry host (`docker.io` for Docker Hub) and repository (`library/nginx`): what rules match. */
+  registry: string;
+  repository: string;
+  /** The manifest digest whose signatures are wanted (the pulled image unless `subject` says otherwise). */
+  digest: string;
+  subject?: 'image' | 'index' | 'platform';
+  index?: { digest: string; manifests: PolicyPlatformManifest[] };
+  config: ImageConfig;
+  layers: PolicyImageLayer[];
+  /** The file index of each layer, bottom first, read on first need (checks only) and then kept. */
+  layerIndexes(): Promise<LayerIndex[]>;
+}
+
+/** What a verifier found for one authority over the signatures of one manifest. */
+export interface AuthorityResult {
+  passed: boolean;
+  /** Distinct signers that verified: identities (`issuer subject`) or key ids. The same signer twice counts once. */
+  signers: string[];
+  /** Why signatures failed, one line each. */
+  reasons: string[];
+}
+
+/** Signature and attestation verification, provided by the caller (the sigstore/notation modules, or a cache). */
+export interface AuthorityVerifier {
+  /** Verifies the image's signatures against one authority; returns which distinct signers passed and why others failed. */
+  verifySignatures(image: PolicyImage, authority: Authority): Promise<AuthorityResult>;
+  /** Verified attestation statements of a predicate type from this authority. */
+  verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }>;
+}
+
+export type Decision = 'allow' | 'deny' | 'warn';
+
+export type FindingKind = 'rule' | 'default' | 'authority' | 'signatures' | 'attestation' | 'condition' | 'check' | 'platform';
+
+/** One thing that took part in the decision, and why it came out as it did. */
+export interface Finding {
+  kind: FindingKind;
+  /** `rule-name`, `rule-name/authority-name`, `rule-name/checks.nonRootUser`, … */
+  name: string;
+  passed: boolean;
+  reason: string;
+  /** The manifest digest the finding is about, where that is not simply the pulled image. */
+  digest?: string;
+}
+
+export interface PolicyVerdict {
+  decision: Decision;
+  /** The policy's revision: a verdict is only valid for this revision. */
+  revision: string;
+  image: { reference: string; name: string; digest: string; indexDigest?: string };
+  /** The rule that governed the image; absent when the default decided. */
+  rule?: string;
+  /** The pattern of that rule that matched. */
+  pattern?: string;
+  mode: PolicyMode;
+  platforms?: PlatformScope;
+  /** One line that sums up the verdict. */
+  summary: string;
+  findings: Finding[];
+}

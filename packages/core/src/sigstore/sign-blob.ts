@@ -1,0 +1,101 @@
+import { createHash } from 'node:crypto';
+import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
+import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Signer, type Witness } from '@sigstore/sign';
+import { TollgateError } from '../errors/tollgate-error.js';
+import { publicVerificationKey } from '../keys/public-key.js';
+import { signMessage } from '../keys/sign.js';
+import type { PrivateSigningKey } from '../keys/types.js';
+
+export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
+export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
+
+export interface SignBlobWitnessOptions {
+  /** Upload the signature to this Rekor (v1 API) and put the entry in the bundle; omit or set tlogUpload false to skip. */
+  rekorUrl?: string;
+  /** Default true, as cosign. */
+  tlogUpload?: boolean;
+  /** Get an RFC 3161 timestamp over the signature from this timestamp authority. */
+  tsaUrl?: string;
+  /** Per-request timeout for Fulcio, Rekor and the TSA, in ms (default 30 s). */
+  timeoutMs?: number;
+}
+
+export interface KeyedSignBlobOptions extends SignBlobWitnessOptions {
+  key: PrivateSigningKey;
+}
+
+export interface KeylessSignBlobOptions extends SignBlobWitnessOptions {
+  /** An OIDC identity token (a JWT) that Fulcio accepts. */
+  identityToken: string;
+  fulcioUrl: string;
+}
+
+/**
+ * Signs a blob and returns a v0.3 Sigstore bundle (JSON) that `cosign verify-blob --bundle` and tollgate's
+ * verify-blob accept: a message signature (sha256 digest + ECDSA P-256 signature over the artifact) with either the
+ * public-key hint (keyed) or the Fulcio certificate (keyless), plus the Rekor entry and TSA timestamp asked for.
+ * Built with @sigstore/sign's MessageSignatureBundleBuilder; the keyed signer is ours (cosign key formats).
+ */
+export async function signBlob(artifact: Uint8Array, options: KeyedSignBlobOptions | KeylessSignBlobOptions): Promise<SerializedBundle> {
+  const signer = 'key' in options ? keyedSigner(options.key) : keylessSigner(options);
+  const builder = new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(options) });
+  try {
+    const bundle = await builder.create({ data: Buffer.from(artifact.buffer, artifact.byteOffset, artifact.byteLength) });
+    return toV03(bundleToJSON(bundle));
+  } catch (error) {
+    if (error instanceof TollgateError) throw error;
+    const cause = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
+    const inner = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+    throw new TollgateError('NETWORK_ERROR', `signing failed: ${cause}${inner}; check the Fulcio/Rekor/TSA URLs and the identity token`, { cause: error });
+  }
+}
+
+/**
+ * @sigstore/sign 4.1.1 labels a message-signature bundle v0.2 (with a certificate chain); cosign 2.4+ writes v0.3,
+ * which differs only by a single leaf `certificate` instead of the chain. Relabel, keeping the leaf.
+ */
+function toV03(bundle: SerializedBundle): SerializedBundle {
+  const material = bundle.verificationMaterial;
+  const chain = material.x509CertificateChain?.certificates;
+  const { x509CertificateChain: _chain, ...rest } = material;
+  return {
+    ...bundle,
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: chain && chain.length > 0 ? { ...rest, certificate: chain[0]! } : rest,
+  } as SerializedBundle;
+}
+
+/** The Signer @sigstore/sign calls: ECDSA P-256/SHA-256 over the artifact, with the key's hint (base64 sha256 of its SPKI, as cosign). */
+export function keyedSigner(key: PrivateSigningKey): Signer {
+  if (key.algorithm !== 'ecdsa-p256') {
+    throw new TollgateError('UNSUPPORTED_KEY', `sign-blob writes sha256 message-signature bundles, which need an ECDSA P-256 key, not ${key.algorithm}; generate one with cosign generate-key-pair`);
+  }
+  const publicKey = publicVerificationKey(key);
+  const hint = createHash('sha256').update(publicKey.spkiDer).digest('base64');
+  return {
+    sign: async (data: Buffer) => ({
+      signature: Buffer.from(signMessage(key, data)),
+      key: { $case: 'publicKey', publicKey: publicKey.pem, hint },
+    }),
+  };
+}
+
+function keylessSigner(options: KeylessSignBlobOptions): Signer {
+  if (!options.identityToken) throw new TollgateError('USAGE', 'keyless signing needs an OIDC identity token (--identity-token)');
+  return new FulcioSigner({
+    fulcioBaseURL: options.fulcioUrl,
+    identityProvider: { getToken: async () => options.identityToken },
+    timeout: options.timeoutMs ?? 30_000,
+    retry: 0,
+  });
+}
+
+function witnesses(options: SignBlobWitnessOptions): Witness[] {
+  const list: Witness[] = [];
+  const timeout = options.timeoutMs ?? 30_000;
+  if (options.tlogUpload !== false && options.rekorUrl) {
+    list.push(new RekorWitness({ rekorBaseURL: options.rekorUrl, fetchOnConflict: true, timeout, retry: 0, majorApiVersion: 1 }));
+  }
+  if (options.tsaUrl) list.push(new TSAWitness({ tsaBaseURL: options.tsaUrl, timeout, retry: 0 }));
+  return list;
+}

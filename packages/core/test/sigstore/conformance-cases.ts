@@ -1,0 +1,55 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root; shared data lives beside it in ../shared and is read in place, never copied. */
+export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export const SHARED = join(REPO_ROOT, '..', 'shared');
+export const CONFORMANCE_DIR = join(SHARED, 'conformance', 'sigstore-bundle-verify');
+export const FIXTURES = join(SHARED, 'fixtures');
+
+export const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
+export const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
+
+/** `_fail` cases whose failure lies in the trust material the case supplies, which tollgate refuses as input (exit 2), not as a failed verification. */
+export const TRUST_MATERIAL_FAILURES: ReadonlySet<string> = new Set(['trust-root-tlog-missing-validity-start_fail', 'managed-key-wrong-key_fail']);
+
+export interface ConformanceCase {
+  name: string;
+  expectOk: boolean;
+  bundlePath: string;
+  artifactPath: string;
+  keyPath?: string;
+  trustedRootPath?: string;
+  identity: string;
+  issuer: string;
+}
+
+/**
+ * The cases of the sigstore-conformance bundle-verify suite, parametrised as its README says: `bundle.sigstore.json`,
+ * optional `artifact` (else ../a.txt), `identity`, `issuer`, `key.pub` (verify with the key instead of OIDC) and
+ * `trusted_root.json` (else the public-good production root, which tollgate embeds).
+ */
+export function conformanceCases(): ConformanceCase[] {
+  return readdirSync(CONFORMANCE_DIR)
+    .filter((name) => statSync(join(CONFORMANCE_DIR, name)).isDirectory())
+    .sort()
+    .map((name) => {
+      const dir = join(CONFORMANCE_DIR, name);
+      const optional = (file: string) => (existsSync(join(dir, file)) ? join(dir, file) : undefined);
+      const text = (file: string) => {
+        const path = optional(file);
+        return path ? readFileSync(path, 'utf8').trim() : undefined;
+      };
+      return {
+        name,
+        expectOk: !name.endsWith('_fail'),
+        bundlePath: join(dir, 'bundle.sigstore.json'),
+        artifactPath: optional('artifact') ?? join(CONFORMANCE_DIR, 'a.txt'),
+        keyPath: optional('key.pub'),
+        trustedRootPath: optional('trusted_root.json'),
+        identity: text('identity') ?? DEFAULT_IDENTITY,
+        issuer: text('issuer') ?? DEFAULT_ISSUER,
+      };
+    });
+}

@@ -1,0 +1,38 @@
+import type { ContentSource } from '@tollgate/core';
+
+/** What the gate is asked about: one manifest (image or index), already resolved to a digest and verified. */
+export interface GateRequest {
+  /** The configured upstream's name. */
+  upstream: string;
+  /** The repository at the upstream (after prefix stripping and `library/` handling). */
+  repository: string;
+  /** The tag or digest the client asked for. */
+  reference: string;
+  /** The manifest's digest (computed from its bytes). */
+  digest: string;
+  mediaType: string;
+  /** The manifest bytes exactly as received. */
+  manifest: Uint8Array;
+  /** The upstream repository as a content source, to fetch referrers, signatures or blobs for verification. */
+  source: ContentSource;
+  /** Digests of indexes admitted (under the current revision) in this repository that list this manifest. */
+  parents?: string[];
+}
+
+export interface Verdict {
+  decision: 'allow' | 'deny' | 'warn';
+  /** The rule that decided. */
+  rule?: string;
+  reasons: string[];
+  /** The policy revision this verdict was made under (verdicts are cached per revision). */
+  policyRevision: string;
+}
+
+/**
+ * Decides whether a manifest may be served. `revision` changes whenever the policy changes; verdicts and blob
+ * admissions made under another revision are not reused. A gate that throws fails closed (nothing is served).
+ */
+export interface Gate {
+  revision: string;
+  evaluate(request: GateRequest): Promise<Verdict>;
+}

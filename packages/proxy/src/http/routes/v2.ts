@@ -1,0 +1,155 @@
+import { MediaType } from '@tollgate/core';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { parseV2Path, type V2Target } from '../../routing/parse-path.js';
+import { selectUpstream, type UpstreamRoute } from '../../routing/select-upstream.js';
+import type { ProxyCore } from '../../serve/proxy-core.js';
+import { checkReference, resolveManifest } from '../../serve/resolve-manifest.js';
+import { admittedBlob, openBlob } from '../../serve/serve-blob.js';
+import { OciError, toOciError, type Subject } from '../oci-error.js';
+import { parseRange } from '../range.js';
+
+const MAX_TAGS_PAGE = 10_000;
+
+function firstQuery(query: unknown, key: string): string | undefined {
+  const value = (query as Record<string, unknown> | undefined)?.[key];
+  const first = Array.isArray(value) ? value[0] : value;
+  return typeof first === 'string' ? first : undefined;
+}
+
+function subjectOf(target: V2Target): Subject {
+  switch (target.kind) {
+    case 'manifest':
+      return 'manifest';
+    case 'blob':
+      return 'blob';
+    case 'tags':
+      return 'tags';
+    case 'referrers':
+      return 'referrers';
+    default:
+      return 'other';
+  }
+}
+
+function route(core: ProxyCore, name: string, ns: string | undefined, reply: FastifyReply): UpstreamRoute {
+  const result = selectUpstream(core.upstreams, name, ns);
+  if ('error' in result) {
+    if (result.error === 'unknown-ns') {
+      core.metrics.denied.inc({ reason: 'ns' });
+      throw new OciError(403, 'DENIED', result.message, { ns: ns?.slice(0, 100) });
+    }
+    throw new OciError(404, 'NAME_UNKNOWN', result.message);
+  }
+  if (ns !== undefined) reply.header('oci-namespace', ns);
+  return result;
+}
+
+async function manifest(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'manifest' }>, ns?: string) {
+  checkReference(target.reference);
+  const r = route(core, target.name, ns, reply);
+  const m = await resolveManifest(core, r, target.reference);
+  reply.header('content-type', m.mediaType).header('docker-content-digest', m.digest).header('content-length', m.bytes.byteLength);
+  if (m.verdict.decision === 'warn') reply.header('x-tollgate-warning', m.verdict.reasons.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500));
+  return reply.send(request.method === 'HEAD' ? undefined : Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
+}
+
+async function blob(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'blob' }>, ns?: string) {
+  const r = route(core, target.name, ns, reply);
+  const { digest, size } = await admittedBlob(core, r, target.digest);
+  reply.header('docker-content-digest', digest).header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes');
+  if (request.method === 'HEAD') return reply.header('content-length', size).send();
+  const range = parseRange(request.headers.range, size);
+  const stream = await openBlob(core, r, digest, size, range);
+  let sent = 0;
+  stream.on('data', (chunk: Buffer) => (sent += chunk.length));
+  stream.on('close', () => core.metrics.servedBytes.inc(sent));
+  if (range !== undefined) {
+    reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
+  } else {
+    reply.header('content-length', size);
+  }
+  return reply.send(stream);
+}
+
+async function tags(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'tags' }>, ns?: string) {
+  const r = route(core, target.name, ns, reply);
+  const nText = firstQuery(request.query, 'n');
+  const last = firstQuery(request.query, 'last');
+  let n: number | undefined;
+  if (nText !== undefined && nText !== '') {
+    if (!/^\d{1,9}$/.test(nText)) throw new OciError(400, 'UNSUPPORTED', 'n must be a non-negative integer');
+    n = Math.min(Number(nText), MAX_TAGS_PAGE);
+  }
+  if (last !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(last)) throw new OciError(400, 'UNSUPPORTED', 'last must be a tag');
+  const page =
+    n === 0
+      ? { tags: [], more: false }
+      : await core.upstreamCall(r.upstream, 'tags', () => r.upstream.listTags(r.repository, { ...(n !== undefined ? { n } : {}), ...(last !== undefined ? { last } : {}) }));
+  if (page.more && page.tags.length > 0) {
+    const query = new URLSearchParams({ ...(n !== undefined ? { n: String(n) } : {}), last: page.tags[page.tags.length - 1]!, ...(ns !== undefined ? { ns } : {}) });
+    reply.header('link', `</v2/${target.name}/tags/list?${query.toString()}>; rel="next"`);
+  }
+  return reply.header('content-type', 'application/json').send({ name: target.name, tags: page.tags });
+}
+
+async function referrers(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'referrers' }>, ns?: string) {
+  const { digest } = checkReference(target.digest);
+  if (digest === undefined) throw new OciError(400, 'DIGEST_INVALID', 'the referrers API takes a digest');
+  const r = route(core, target.name, ns, reply);
+  const artifactType = firstQuery(request.query, 'artifactType');
+  const index = await core.upstreamCall(r.upstream, 'referrers', () => r.upstream.referrers(r.repository, digest, artifactType));
+  if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType');
+  const body = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: index.manifests };
+  return reply.header('content-type', MediaType.OciIndex).send(JSON.stringify(body));
+}
+
+/** The OCI distribution pull API under /v2/. Push and delete answer UNSUPPORTED. */
+export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
+  app.addHook('onSend', async (request, reply) => {
+    if (request.url.startsWith('/v2')) reply.header('docker-distribution-api-version', 'registry/2.0');
+  });
+
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    const path = request.url.split('?')[0]!;
+    const target = parseV2Path(path);
+    request.tollgateKind = target.kind;
+    const ns = firstQuery(request.query, 'ns');
+    try {
+      switch (target.kind) {
+        case 'ping':
+          return reply.header('content-type', 'application/json').send('{}');
+        case 'manifest':
+          return await manifest(core, request, reply, target, ns);
+        case 'blob':
+          return await blob(core, request, reply, target, ns);
+        case 'tags':
+          return await tags(core, request, reply, target, ns);
+        case 'referrers':
+          return await referrers(core, request, reply, target, ns);
+        case 'upload':
+          throw new OciError(405, 'UNSUPPORTED', 'tollgate is a pull-through proxy; push to the upstream registry instead');
+        case 'invalid-name':
+          throw new OciError(400, 'NAME_INVALID', 'invalid repository name');
+        default:
+          throw new OciError(404, 'NAME_UNKNOWN', 'no such endpoint in the distribution pull API');
+      }
+    } catch (error) {
+      throw toOciError(error, subjectOf(target));
+    }
+  };
+
+  for (const url of ['/v2', '/v2/', '/v2/*']) {
+    app.route({ method: ['GET', 'HEAD'], url, handler });
+    app.route({
+      method: ['POST', 'PUT', 'PATCH', 'DELETE'],
+      url,
+      onRequest: async (request, reply) => {
+        request.tollgateKind = 'push';
+        const error = new OciError(405, 'UNSUPPORTED', 'tollgate is a pull-through proxy: push and delete are not supported; push to the upstream registry');
+        await reply.code(405).header('content-type', 'application/json').send(error.body());
+        return reply;
+      },
+      handler: async () => undefined,
+    });
+  }
+}

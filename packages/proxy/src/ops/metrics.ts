@@ -1,0 +1,28 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+
+/** The proxy's Prometheus metrics, in a registry of its own (several proxies may share a process in tests). */
+export function createMetrics() {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_proxy_process_' });
+  const m = {
+    registry,
+    requests: new Counter({ name: 'tollgate_proxy_requests_total', help: 'Client requests by kind, method and status code', labelNames: ['kind', 'method', 'status'], registers: [registry] }),
+    requestSeconds: new Histogram({ name: 'tollgate_proxy_request_duration_seconds', help: 'Time to answer client requests', labelNames: ['kind'], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60], registers: [registry] }),
+    upstreamRequests: new Counter({ name: 'tollgate_proxy_upstream_requests_total', help: 'Requests to upstreams by operation and outcome', labelNames: ['upstream', 'operation', 'outcome'], registers: [registry] }),
+    upstreamBytes: new Counter({ name: 'tollgate_proxy_upstream_bytes_total', help: 'Blob bytes received from upstreams', labelNames: ['upstream'], registers: [registry] }),
+    servedBytes: new Counter({ name: 'tollgate_proxy_served_blob_bytes_total', help: 'Blob bytes sent to clients (from cache or while fetching)', registers: [registry] }),
+    cache: new Counter({ name: 'tollgate_proxy_cache_total', help: 'Cache lookups by kind (blob, manifest, tag) and result (hit, miss, stale)', labelNames: ['kind', 'result'], registers: [registry] }),
+    cacheBytes: new Gauge({ name: 'tollgate_proxy_cache_bytes', help: 'Bytes in the blob store', registers: [registry] }),
+    cacheBlobs: new Gauge({ name: 'tollgate_proxy_cache_blobs', help: 'Blobs in the blob store', registers: [registry] }),
+    evictions: new Counter({ name: 'tollgate_proxy_cache_evictions_total', help: 'Blobs evicted by the LRU bound', registers: [registry] }),
+    inflight: new Gauge({ name: 'tollgate_proxy_blob_fetches_in_flight', help: 'Upstream blob downloads in progress', registers: [registry] }),
+    integrityFailures: new Counter({ name: 'tollgate_proxy_integrity_failures_total', help: 'Upstream content refused because its digest or size did not match', labelNames: ['upstream', 'kind'], registers: [registry] }),
+    verdicts: new Counter({ name: 'tollgate_proxy_gate_decisions_total', help: 'Gate evaluations by decision (allow, warn, deny, error)', labelNames: ['decision'], registers: [registry] }),
+    denied: new Counter({ name: 'tollgate_proxy_denied_total', help: 'Requests refused with DENIED, by reason (policy, ns, blob)', labelNames: ['reason'], registers: [registry] }),
+    tagMutations: new Counter({ name: 'tollgate_proxy_tag_mutations_total', help: 'Tags seen pointing at a new digest', labelNames: ['upstream'], registers: [registry] }),
+    upstreamUp: new Gauge({ name: 'tollgate_proxy_upstream_up', help: '1 when the last request to the upstream succeeded', labelNames: ['upstream'], registers: [registry] }),
+  };
+  return m;
+}
+
+export type ProxyMetrics = ReturnType<typeof createMetrics>;

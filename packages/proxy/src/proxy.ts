@@ -1,0 +1,100 @@
+import { mkdir } from 'node:fs/promises';
+import { TollgateError } from '@tollgate/core';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import type { ProxyConfig } from './config/types.js';
+import type { Gate } from './gate/types.js';
+import { buildApp } from './http/app.js';
+import { createLogger } from './ops/logger.js';
+import { createMetrics } from './ops/metrics.js';
+import { ProxyCore } from './serve/proxy-core.js';
+import { BlobStore } from './store/blob-store.js';
+import { storePaths } from './store/gc.js';
+import { MetadataStore } from './store/metadata-store.js';
+import { Retention } from './store/retention.js';
+import { createUpstream } from './upstream/create-upstream.js';
+import type { Upstream } from './upstream/types.js';
+
+export interface CreateProxyOptions {
+  /** Decides what may be served; required (there is no implicit allow). */
+  gate: Gate;
+  /** A pino logger; default JSON to stdout at the config's level, secrets redacted. */
+  logger?: Logger;
+  /** Environment for credentials.passwordEnv; default process.env. */
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface Proxy {
+  app: FastifyInstance;
+  /** Starts listening on config.listen; resolves with the base URL (e.g. http://127.0.0.1:5000). */
+  listen(): Promise<{ url: string }>;
+  /** Graceful shutdown: stops accepting, lets in-flight pulls finish, then closes the stores. */
+  close(): Promise<void>;
+  /** Internals for tests and the CLI: stores, metrics, in-flight downloads. */
+  core: ProxyCore;
+}
+
+/**
+ * Creates the pull-through proxy: opens the data directory (removing interrupted downloads), builds the upstream
+ * clients, and returns a fastify app ready to listen.
+ */
+export async function createProxy(config: ProxyConfig, options: CreateProxyOptions): Promise<Proxy> {
+  if (options?.gate === undefined || typeof options.gate.evaluate !== 'function') {
+    throw new TollgateError('USAGE', 'createProxy needs a gate: configure a policy (or allowAllGate for tests); tollgate does not serve unverified content by default');
+  }
+  const logger = options.logger ?? createLogger(config.logLevel);
+  const paths = storePaths(config.dataDir);
+  await mkdir(config.dataDir, { recursive: true });
+  const blobs = new BlobStore(paths.blobs);
+  const removed = await blobs.open();
+  if (removed > 0) logger.info({ removed }, 'removed interrupted downloads from the blob store');
+  let meta: MetadataStore;
+  try {
+    meta = await MetadataStore.open(paths.meta);
+  } catch (error) {
+    throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta}; is another proxy using this data directory?`, { cause: error });
+  }
+  const metrics = createMetrics();
+  const retention = new Retention(blobs, meta, config.cache.maxBytes, (digest, size) => {
+    metrics.evictions.inc();
+    logger.info({ digest, size }, 'evicted blob');
+  });
+  const upstreams: Upstream[] = [];
+  try {
+    await retention.load();
+    for (const u of config.upstreams) upstreams.push(createUpstream(u, options.env ?? process.env));
+  } catch (error) {
+    await meta.close();
+    throw error;
+  }
+  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger);
+  const state = { closing: false };
+  const app = buildApp(core, logger, state);
+  let closed: Promise<void> | undefined;
+
+  return {
+    app,
+    core,
+    async listen() {
+      await app.listen({ host: config.listen.host, port: config.listen.port });
+      const address = app.server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
+      const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
+      const url = `${config.tls !== undefined ? 'https' : 'http'}://${host}:${port}`;
+      logger.info({ url, upstreams: upstreams.map((u) => ({ name: u.name, location: u.location })), policyRevision: options.gate.revision }, 'tollgate proxy listening');
+      return { url };
+    },
+    close() {
+      closed ??= (async () => {
+        state.closing = true;
+        await app.close();
+        // Downloads no client waits for any more are abandoned; their temp files are removed.
+        for (const fetch of core.blobFetches.values()) fetch.abort();
+        await Promise.allSettled([...core.blobFetches.values()].map((f) => f.done));
+        await Promise.allSettled(upstreams.map((u) => u.close()));
+        await meta.close();
+      })();
+      return closed;
+    },
+  };
+}

@@ -1,0 +1,58 @@
+import type { Logger } from 'pino';
+import type { ProxyConfig } from '../config/types.js';
+import type { BlobFetch } from '../fetch/blob-fetch.js';
+import { SingleFlight } from '../fetch/single-flight.js';
+import type { Gate } from '../gate/types.js';
+import type { ProxyMetrics } from '../ops/metrics.js';
+import type { BlobStore } from '../store/blob-store.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import type { Retention } from '../store/retention.js';
+import type { Upstream, UpstreamManifest } from '../upstream/types.js';
+
+/** Everything the serving path shares: config, gate, upstreams, stores, in-flight work, metrics and the log. */
+export class ProxyCore {
+  readonly manifestFlights = new SingleFlight<UpstreamManifest>();
+  readonly blobFetches = new Map<string, BlobFetch>();
+  private readonly health = new Map<string, boolean>();
+
+  constructor(
+    readonly config: ProxyConfig,
+    readonly gate: Gate,
+    readonly upstreams: readonly Upstream[],
+    readonly meta: MetadataStore,
+    readonly blobs: BlobStore,
+    readonly retention: Retention,
+    readonly metrics: ProxyMetrics,
+    readonly log: Logger,
+  ) {
+    for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
+  }
+
+  /** Runs one upstream operation, recording its outcome in metrics and (on change) the upstream's health. */
+  async upstreamCall<T>(upstream: Upstream, operation: string, work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: 'ok' });
+      this.setHealth(upstream, true);
+      return result;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'error';
+      this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: code });
+      if (code === 'NETWORK_ERROR' || code === 'TOO_MANY_REQUESTS' || code === 'REGISTRY_ERROR') this.setHealth(upstream, false, (error as Error).message);
+      throw error;
+    }
+  }
+
+  setHealth(upstream: Upstream, ok: boolean, error?: string): void {
+    if (this.health.get(upstream.name) === ok) return;
+    this.health.set(upstream.name, ok);
+    this.metrics.upstreamUp.set({ upstream: upstream.name }, ok ? 1 : 0);
+    if (!ok) this.log.warn({ upstream: upstream.name, error }, 'upstream unavailable');
+    else this.log.info({ upstream: upstream.name }, 'upstream available');
+    void this.meta.putHealth(upstream.name, { ok, at: Date.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
+  }
+
+  upstreamHealth(): Record<string, boolean | undefined> {
+    return Object.fromEntries(this.upstreams.map((u) => [u.name, this.health.get(u.name)]));
+  }
+}

@@ -1,0 +1,114 @@
+import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { parseDigest, TollgateError } from '@tollgate/core';
+import { BlobFetch } from '../fetch/blob-fetch.js';
+import { OciError } from '../http/oci-error.js';
+import type { UpstreamRoute } from '../routing/select-upstream.js';
+import type { ProxyCore } from './proxy-core.js';
+
+/**
+ * A blob is served only when a manifest admitted in this (upstream, repository) under the current policy revision
+ * references it; anything else is BLOB_UNKNOWN, with no upstream request and no cross-repository serving.
+ */
+export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDigest: string): Promise<{ digest: string; size: number }> {
+  let digest: string;
+  try {
+    digest = parseDigest(rawDigest).value;
+  } catch (error) {
+    throw new OciError(400, 'DIGEST_INVALID', (error as Error).message.slice(0, 300));
+  }
+  const admission = await core.meta.getAdmission(core.gate.revision, route.upstream.name, route.repository, digest);
+  if (admission === undefined) {
+    core.metrics.denied.inc({ reason: 'blob' });
+    throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', {
+      reason: 'no manifest admitted in this repository references this blob; pull the image manifest first',
+    });
+  }
+  return { digest, size: admission.size };
+}
+
+async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<Readable | undefined> {
+  let handle;
+  try {
+    handle = await open(core.blobs.path(digest), 'r');
+  } catch {
+    return undefined;
+  }
+  const info = await handle.stat();
+  if (info.size !== size) {
+    await handle.close();
+    throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is ${info.size} bytes but the admitting manifest declares ${size}; refusing it`);
+  }
+  core.retention.touch(digest);
+  core.metrics.cache.inc({ kind: 'blob', result: 'hit' });
+  return createReadStream('', { fd: handle, ...(range ? { start: range.start, end: range.end } : {}) });
+}
+
+function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number): BlobFetch {
+  const { upstream, repository } = route;
+  const fetch = new BlobFetch({
+    digest,
+    size,
+    tempPath: core.blobs.tempPath(),
+    finalPath: core.blobs.path(digest),
+    open: (signal) => core.upstreamCall(upstream, 'blob', () => upstream.getBlob(repository, digest, size, signal)),
+    commit: (temp) => core.blobs.commit(temp, digest),
+    onBytes: (n) => core.metrics.upstreamBytes.inc({ upstream: upstream.name }, n),
+  });
+  core.blobFetches.set(digest, fetch);
+  core.metrics.inflight.inc();
+  core.metrics.cache.inc({ kind: 'blob', result: 'miss' });
+  fetch.done.then(
+    async () => {
+      core.blobFetches.delete(digest);
+      core.metrics.inflight.dec();
+      await core.retention.added(digest, size).catch((error: unknown) => core.log.error({ err: error, digest }, 'recording a cached blob failed'));
+      core.metrics.cacheBytes.set(core.retention.totalBytes);
+      core.metrics.cacheBlobs.set(core.retention.count);
+    },
+    async (error: unknown) => {
+      core.blobFetches.delete(digest);
+      core.metrics.inflight.dec();
+      const code = error instanceof TollgateError ? error.code : 'ERROR';
+      if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH') {
+        core.metrics.integrityFailures.inc({ upstream: upstream.name, kind: 'blob' });
+        core.log.error({ upstream: upstream.name, repository, digest, err: error }, 'upstream blob failed verification; not served, not cached');
+        await core.meta.audit({ type: 'blob-integrity', upstream: upstream.name, repository, digest, error: (error as Error).message }).catch(() => undefined);
+      } else {
+        core.log.warn({ upstream: upstream.name, repository, digest, code }, 'blob fetch failed');
+      }
+    },
+  );
+  return fetch;
+}
+
+/**
+ * Opens an admitted blob: from the store when it is there, else by joining the download in flight, else by
+ * starting one (concurrent requests for one digest share a single upstream fetch).
+ */
+export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<Readable> {
+  for (let attempt = 0; attempt < 3; attempt++) {
+    let fetch = core.blobFetches.get(digest);
+    if (fetch === undefined) {
+      const cached = await openCached(core, digest, size, range);
+      if (cached !== undefined) return cached;
+      // Checked again without yielding: a fetch that committed meanwhile left the file, one in flight is in the map.
+      fetch = core.blobFetches.get(digest);
+      if (fetch === undefined) {
+        if (core.blobs.hasSync(digest)) continue;
+        fetch = startFetch(core, route, digest, size);
+      }
+    }
+    if (fetch.size !== size) throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
+    const reader = fetch.createReader(range?.start, range?.end);
+    try {
+      await fetch.ready;
+    } catch (error) {
+      reader.destroy();
+      throw error;
+    }
+    return reader;
+  }
+  throw new OciError(503, 'UNAVAILABLE', `blob ${digest} could not be opened; try again`);
+}

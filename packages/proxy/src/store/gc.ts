@@ -1,0 +1,56 @@
+import { join } from 'node:path';
+import { TollgateError } from '@tollgate/core';
+import type { ProxyConfig } from '../config/types.js';
+import { BlobStore } from './blob-store.js';
+import { MetadataStore } from './metadata-store.js';
+import { Retention } from './retention.js';
+
+/** Tag resolutions older than this (or the tag TTL, if longer) are dropped by gc. */
+export const TAG_HORIZON_MS = 30 * 86_400_000;
+
+export interface GcReport {
+  tempFilesRemoved: number;
+  blobsEvicted: number;
+  bytesFreed: number;
+  blobsKept: number;
+  bytesKept: number;
+  tagsPruned: number;
+}
+
+export function storePaths(dataDir: string): { blobs: string; meta: string } {
+  return { blobs: dataDir, meta: join(dataDir, 'meta') };
+}
+
+/**
+ * Offline garbage collection of a proxy data directory (the proxy must be stopped: the metadata store allows one
+ * process): removes interrupted downloads, reconciles blobs with metadata, evicts least recently used blobs down to
+ * `maxBytes` (default the configured bound) and drops tag resolutions older than 30 days.
+ */
+export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: number } = {}): Promise<GcReport> {
+  const paths = storePaths(config.dataDir);
+  const blobs = new BlobStore(paths.blobs);
+  const tempFilesRemoved = await blobs.open();
+  let meta: MetadataStore;
+  try {
+    meta = await MetadataStore.open(paths.meta);
+  } catch (error) {
+    throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta} (is the proxy still running? stop it before gc)`, { cause: error });
+  }
+  try {
+    const retention = new Retention(blobs, meta, options.maxBytes ?? config.cache.maxBytes);
+    await retention.load();
+    const report = await retention.enforce(undefined, options.maxBytes ?? config.cache.maxBytes);
+    // Stale tag resolutions keep cached images pullable while an upstream is down; only month-old ones go.
+    const tagsPruned = await meta.pruneTags(Date.now() - Math.max(config.cache.tagTtlSeconds * 1000, TAG_HORIZON_MS));
+    return {
+      tempFilesRemoved,
+      blobsEvicted: report.evicted,
+      bytesFreed: report.freedBytes,
+      blobsKept: retention.count,
+      bytesKept: retention.totalBytes,
+      tagsPruned,
+    };
+  } finally {
+    await meta.close();
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * A node:http reverse proxy in front of a real docker-registry. With no fault armed it only forwards and counts
+ * requests (the "counting proxy"); armed, it breaks matching responses the way real networks and registries do.
+ */
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+export type Fault =
+  | 'truncate' // ends the body cleanly after half of it (no Content-Length)
+  | 'wrong-digest' // replaces Docker-Content-Digest
+  | 'reset' // sends half the body, then destroys the socket
+  | 'drip' // sends one byte, then nothing more until the client gives up
+  | 'stall' // sends half the body, emits 'stalled', then holds the connection open
+  | '429'
+  | '500'
+  | 'refuse'; // destroys the socket before any response
+
+export interface SeenRequest {
+  method: string;
+  path: string;
+}
+
+interface Armed {
+  fault: Fault;
+  match: (r: SeenRequest) => boolean;
+  remaining: number;
+}
+
+export interface FaultProxy {
+  url: string;
+  host: string;
+  requests: SeenRequest[];
+  events: EventEmitter;
+  count(match: (r: SeenRequest) => boolean): number;
+  arm(fault: Fault, match: (r: SeenRequest) => boolean, times?: number): void;
+  disarm(): void;
+  stop(): Promise<void>;
+}
+
+export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
+  const target = new URL(targetUrl);
+  const requests: SeenRequest[] = [];
+  const events = new EventEmitter();
+  let armed: Armed[] = [];
+  const sockets = new Set<Socket>();
+
+  const takeFault = (seen: SeenRequest): Fault | undefined => {
+    const entry = armed.find((a) => a.remaining > 0 && a.match(seen));
+    if (entry === undefined) return undefined;
+    entry.remaining--;
+    return entry.fault;
+  };
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const seen = { method: req.method ?? 'GET', path: req.url ?? '/' };
+    requests.push(seen);
+    const fault = takeFault(seen);
+    if (fault === 'refuse') {
+      req.socket.destroy();
+      return;
+    }
+    if (fault === '429' || fault === '500') {
+      const code = fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
+      res.writeHead(Number(fault), { 'content-type': 'application/json' });
+      res.end(JSON.stringify({ errors: [{ code, message: 'injected by the fault proxy' }] }));
+      return;
+    }
+    const headers = { ...req.headers, host: target.host };
+    const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
+      const outHeaders = { ...up.headers };
+      if (fault === 'wrong-digest') outHeaders['docker-content-digest'] = `sha256:${createHash('sha256').update('not the manifest').digest('hex')}`;
+      if (fault === undefined || fault === 'wrong-digest') {
+        res.writeHead(up.statusCode ?? 502, outHeaders);
+        up.pipe(res);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      up.on('data', (c: Buffer) => chunks.push(c));
+      up.on('end', () => {
+        const body = Buffer.concat(chunks);
+        const half = body.subarray(0, Math.max(1, Math.floor(body.length / 2)));
+        if (fault === 'truncate') {
+          delete outHeaders['content-length'];
+          res.writeHead(up.statusCode ?? 502, outHeaders);
+          res.end(half);
+        } else if (fault === 'reset') {
+          res.writeHead(up.statusCode ?? 502, outHeaders);
+          res.write(half, () => res.socket?.destroy());
+        } else if (fault === 'drip') {
+          res.writeHead(up.statusCode ?? 502, outHeaders);
+          res.write(body.subarray(0, 1));
+          events.emit('dripping', seen);
+        } else if (fault === 'stall') {
+          res.writeHead(up.statusCode ?? 502, outHeaders);
+          res.write(half, () => events.emit('stalled', seen));
+        }
+      });
+    });
+    upstream.on('error', () => res.destroy());
+    req.pipe(upstream);
+  };
+
+  const server: Server = createServer(handle);
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    host: `127.0.0.1:${port}`,
+    requests,
+    events,
+    count: (match) => requests.filter(match).length,
+    arm(fault, match, times = 1) {
+      armed.push({ fault, match, remaining: times });
+    },
+    disarm() {
+      armed = [];
+    },
+    async stop() {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
