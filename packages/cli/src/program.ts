@@ -10,6 +10,7 @@ import { verifyBlobCommand } from './commands/verify-blob.js';
 import { signBlobCommand } from './commands/sign-blob.js';
 import { diffCommand } from './commands/diff.js';
 import { policyCommand } from './commands/policy.js';
+import { proxyCommand } from './commands/proxy.js';
 
 export function createProgram(): Command {
   const program = new Command('tollgate')
@@ -34,5 +35,6 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(signBlobCommand());
   program.addCommand(diffCommand());
   program.addCommand(policyCommand());
+  program.addCommand(proxyCommand());
   return program;
 }

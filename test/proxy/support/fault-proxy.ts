@@ -15,7 +15,8 @@ export type Fault =
   | 'stall' // sends half the body, emits 'stalled', then holds the connection open
   | '429'
   | '500'
-  | 'refuse'; // destroys the socket before any response
+  | 'refuse' // destroys the socket before any response
+  | 'hold'; // emits 'held', then sends the whole response when release() is called
 
 export interface SeenRequest {
   method: string;
@@ -36,6 +37,8 @@ export interface FaultProxy {
   count(match: (r: SeenRequest) => boolean): number;
   arm(fault: Fault, match: (r: SeenRequest) => boolean, times?: number): void;
   disarm(): void;
+  /** Lets held responses go. */
+  release(): void;
   stop(): Promise<void>;
 }
 
@@ -92,6 +95,12 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
           res.writeHead(up.statusCode ?? 502, outHeaders);
           res.write(body.subarray(0, 1));
           events.emit('dripping', seen);
+        } else if (fault === 'hold') {
+          events.once('release', () => {
+            res.writeHead(up.statusCode ?? 502, outHeaders);
+            res.end(body);
+          });
+          events.emit('held', seen);
         } else if (fault === 'stall') {
           res.writeHead(up.statusCode ?? 502, outHeaders);
           res.write(half, () => events.emit('stalled', seen));
@@ -120,6 +129,9 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     },
     disarm() {
       armed = [];
+    },
+    release() {
+      events.emit('release');
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

@@ -37,7 +37,8 @@ export type ErrorCode =
   | 'UNSUPPORTED_KEY'
   | 'WRONG_PASSWORD'
   | 'PASSWORD_REQUIRED'
-  | 'INVALID_POLICY';
+  | 'INVALID_POLICY'
+  | 'INVALID_TRUST_STORE';
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;

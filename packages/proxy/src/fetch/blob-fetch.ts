@@ -83,6 +83,8 @@ export class BlobFetch {
     try {
       writeHandle = await open(tempPath, 'wx', 0o600);
       upstream = await this.options.open(this.controller.signal);
+      // The loop below sees the stream's error; this listener only keeps an early one from being "unhandled".
+      upstream.on('error', () => undefined);
       this.state = 'streaming';
       readyResolve();
       for await (const chunk of upstream) {

@@ -6,6 +6,9 @@ import type { UpstreamConfig } from '../config/types.js';
 import { checkedManifest } from './manifest-check.js';
 import type { TagsPage, Upstream, UpstreamManifest } from './types.js';
 
+/** Tags read from an upstream for one listing. */
+export const MAX_TAGS = 100_000;
+
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
 function credentialsOf(config: UpstreamConfig, env: NodeJS.ProcessEnv): { credentials?: RegistryCredentials; dockerConfigPath?: string } {
@@ -73,9 +76,15 @@ export class RegistryUpstream implements Upstream {
     return this.client.getBlob(repository, digest, { expectedSize: size, signal });
   }
 
+  /**
+   * Registries differ in tag order (distribution 2.8 pages in storage order), so the whole list is read (bounded)
+   * and paged here in lexical order, as the spec's `n`/`last` require.
+   */
   async listTags(repository: string, options: { n?: number; last?: string }): Promise<TagsPage> {
-    const page = await this.client.listTags(repository, options);
-    return { tags: page.tags, more: page.next !== undefined };
+    const all = [...new Set(await this.client.listAllTags(repository, { limit: MAX_TAGS, pageSize: 1000 }))].sort();
+    const after = options.last !== undefined ? all.filter((t) => t > options.last!) : all;
+    const page = options.n !== undefined ? after.slice(0, options.n) : after;
+    return { tags: page, more: page.length < after.length };
   }
 
   async referrers(repository: string, digest: string, artifactType?: string): Promise<IndexManifest> {

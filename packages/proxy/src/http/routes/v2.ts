@@ -89,7 +89,7 @@ async function tags(core: ProxyCore, request: FastifyRequest, reply: FastifyRepl
     const query = new URLSearchParams({ ...(n !== undefined ? { n: String(n) } : {}), last: page.tags[page.tags.length - 1]!, ...(ns !== undefined ? { ns } : {}) });
     reply.header('link', `</v2/${target.name}/tags/list?${query.toString()}>; rel="next"`);
   }
-  return reply.header('content-type', 'application/json').send({ name: target.name, tags: page.tags });
+  return reply.header('content-type', 'application/json').send(Buffer.from(JSON.stringify({ name: target.name, tags: page.tags })));
 }
 
 async function referrers(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'referrers' }>, ns?: string) {
@@ -100,7 +100,7 @@ async function referrers(core: ProxyCore, request: FastifyRequest, reply: Fastif
   const index = await core.upstreamCall(r.upstream, 'referrers', () => r.upstream.referrers(r.repository, digest, artifactType));
   if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType');
   const body = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: index.manifests };
-  return reply.header('content-type', MediaType.OciIndex).send(JSON.stringify(body));
+  return reply.header('content-type', MediaType.OciIndex).send(Buffer.from(JSON.stringify(body)));
 }
 
 /** The OCI distribution pull API under /v2/. Push and delete answer UNSUPPORTED. */

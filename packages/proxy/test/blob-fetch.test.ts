@@ -1,0 +1,112 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough, type Readable } from 'node:stream';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { BlobFetch } from '../src/fetch/blob-fetch.js';
+import { BlobStore } from '../src/store/blob-store.js';
+
+const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
+let dir: string;
+let store: BlobStore;
+
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'tollgate-blob-fetch-'));
+  store = new BlobStore(dir);
+  await store.open();
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function collect(stream: Readable): Promise<{ bytes: Buffer; error?: unknown }> {
+  const chunks: Buffer[] = [];
+  try {
+    for await (const c of stream) chunks.push(c as Buffer);
+    return { bytes: Buffer.concat(chunks) };
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), error };
+  }
+}
+
+/** An upstream we drive chunk by chunk (a stream, not HTTP: the HTTP paths are covered end to end). */
+function fetchOf(digest: string, size: number) {
+  const upstream = new PassThrough();
+  const fetch = new BlobFetch({ digest, size, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest) });
+  return { upstream, fetch };
+}
+
+describe('BlobFetch', () => {
+  it('holds back the last byte until the digest is verified, then commits', async () => {
+    const blob = randomBytes(1000);
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    const reader = fetch.createReader();
+    const got = collect(reader);
+    upstream.write(blob);
+    upstream.end();
+    await fetch.done;
+    const result = await got;
+    expect(result.error).toBeUndefined();
+    expect(result.bytes.equals(blob)).toBe(true);
+    expect((await readFile(store.path(sha(blob)))).equals(blob)).toBe(true);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+  });
+
+  it('a blob whose bytes do not match is never delivered complete, and nothing is kept', async () => {
+    const blob = randomBytes(1000);
+    const altered = Buffer.from(blob);
+    altered[999] = altered[999]! ^ 1;
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    const readers = [fetch.createReader(), fetch.createReader(), fetch.createReader(990, 995)];
+    const results = readers.map(collect);
+    upstream.end(altered);
+    await expect(fetch.done).rejects.toThrow(/digest/);
+    for (const result of await Promise.all(results)) {
+      expect(result.error).toBeDefined();
+      expect(result.bytes.length).toBeLessThan(1000);
+    }
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    expect(store.hasSync(sha(blob))).toBe(false);
+  });
+
+  it('refuses too many and too few bytes', async () => {
+    const blob = randomBytes(100);
+    const long = fetchOf(sha(blob), 50);
+    long.upstream.end(blob);
+    await expect(long.fetch.done).rejects.toThrow(/more than the 50 bytes/);
+    const short = fetchOf(sha(blob), 100);
+    short.upstream.end(blob.subarray(0, 60));
+    await expect(short.fetch.done).rejects.toThrow(/truncated/);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+  });
+
+  it('an upstream that errors mid-stream fails every reader', async () => {
+    const blob = randomBytes(100);
+    const { upstream, fetch } = fetchOf(sha(blob), 100);
+    const got = collect(fetch.createReader());
+    await fetch.ready;
+    upstream.write(blob.subarray(0, 40));
+    upstream.destroy(new Error('connection reset'));
+    await expect(fetch.done).rejects.toThrow(/reset/);
+    expect((await got).error).toBeDefined();
+  });
+
+  it('a reader that joins after the commit reads the committed file', async () => {
+    const blob = randomBytes(5000);
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    upstream.end(blob);
+    await fetch.done;
+    const late = await collect(fetch.createReader(100, 199));
+    expect(late.bytes.equals(blob.subarray(100, 200))).toBe(true);
+  });
+
+  it('serves the empty blob only once verified', async () => {
+    const empty = new Uint8Array();
+    const { upstream, fetch } = fetchOf(sha(empty), 0);
+    const got = collect(fetch.createReader());
+    upstream.end();
+    await fetch.done;
+    expect((await got).bytes.length).toBe(0);
+  });
+});
