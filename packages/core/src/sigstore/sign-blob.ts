@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
-import { FulcioSigner, MessageSignatureBundleBuilder, RekorWitness, TSAWitness, type Signer, type Witness } from '@sigstore/sign';
+import type { Signer, Witness } from '@sigstore/sign';
+
+/** @sigstore/sign pulls in npm's whole fetch stack: load it only when something is signed. */
+type SigstoreSign = typeof import('@sigstore/sign');
 import { TollgateError } from '../errors/tollgate-error.js';
 import { publicVerificationKey } from '../keys/public-key.js';
 import { signMessage } from '../keys/sign.js';
@@ -37,8 +40,9 @@ export interface KeylessSignBlobOptions extends SignBlobWitnessOptions {
  * Built with @sigstore/sign's MessageSignatureBundleBuilder; the keyed signer is ours (cosign key formats).
  */
 export async function signBlob(artifact: Uint8Array, options: KeyedSignBlobOptions | KeylessSignBlobOptions): Promise<SerializedBundle> {
-  const signer = 'key' in options ? keyedSigner(options.key) : keylessSigner(options);
-  const builder = new MessageSignatureBundleBuilder({ signer, witnesses: witnesses(options) });
+  const sign = await import('@sigstore/sign');
+  const signer = 'key' in options ? keyedSigner(options.key) : keylessSigner(sign, options);
+  const builder = new sign.MessageSignatureBundleBuilder({ signer, witnesses: witnesses(sign, options) });
   try {
     const bundle = await builder.create({ data: Buffer.from(artifact.buffer, artifact.byteOffset, artifact.byteLength) });
     return toV03(bundleToJSON(bundle));
@@ -80,9 +84,9 @@ export function keyedSigner(key: PrivateSigningKey): Signer {
   };
 }
 
-function keylessSigner(options: KeylessSignBlobOptions): Signer {
+function keylessSigner(sign: SigstoreSign, options: KeylessSignBlobOptions): Signer {
   if (!options.identityToken) throw new TollgateError('USAGE', 'keyless signing needs an OIDC identity token (--identity-token)');
-  return new FulcioSigner({
+  return new sign.FulcioSigner({
     fulcioBaseURL: options.fulcioUrl,
     identityProvider: { getToken: async () => options.identityToken },
     timeout: options.timeoutMs ?? 30_000,
@@ -90,12 +94,12 @@ function keylessSigner(options: KeylessSignBlobOptions): Signer {
   });
 }
 
-function witnesses(options: SignBlobWitnessOptions): Witness[] {
+function witnesses(sign: SigstoreSign, options: SignBlobWitnessOptions): Witness[] {
   const list: Witness[] = [];
   const timeout = options.timeoutMs ?? 30_000;
   if (options.tlogUpload !== false && options.rekorUrl) {
-    list.push(new RekorWitness({ rekorBaseURL: options.rekorUrl, fetchOnConflict: true, timeout, retry: 0, majorApiVersion: 1 }));
+    list.push(new sign.RekorWitness({ rekorBaseURL: options.rekorUrl, fetchOnConflict: true, timeout, retry: 0, majorApiVersion: 1 }));
   }
-  if (options.tsaUrl) list.push(new TSAWitness({ tsaBaseURL: options.tsaUrl, timeout, retry: 0 }));
+  if (options.tsaUrl) list.push(new sign.TSAWitness({ tsaBaseURL: options.tsaUrl, timeout, retry: 0 }));
   return list;
 }

@@ -1,5 +1,13 @@
 import type { Readable } from 'node:stream';
-import { request, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+
+type UndiciRequest = typeof import('undici').request;
+let undiciRequest: Promise<UndiciRequest> | undefined;
+/** undici is loaded on first use: commands that never touch a registry (oci:, docker-archive:) start faster. */
+function loadRequest(): Promise<UndiciRequest> {
+  undiciRequest ??= import('undici').then((module) => module.request);
+  return undiciRequest;
+}
 import { isLoopbackHost } from '../endpoint.js';
 import { errorFromResponse, isTransientNetworkError, networkError, registryError, type RequestContext } from '../errors.js';
 import { contentLength, drain, headerValue, readBounded, type BodyStream, discardBody } from './read-bounded.js';
@@ -66,6 +74,7 @@ export async function rawRequest(settings: TransportSettings, req: RawRequest, c
   checkScheme(req.url, settings, context);
   const retryable = canRetry(req);
   const https = req.url.protocol === 'https:';
+  const request = await loadRequest();
   for (let attempt = 0; ; attempt++) {
     let response: Dispatcher.ResponseData<unknown>;
     try {
