@@ -94,7 +94,7 @@ describe('retention', () => {
 });
 
 describe('graceful shutdown', () => {
-  it('finishes a pull in flight, then closes', async () => {
+  it('finishes a pull in flight, then closes', { timeout: 20_000 }, async () => {
     const proxy = await startProxy({ gate: allowAllGate, upstreams: [{ name: 'up', url: faults.url, default: true }] });
     const image = await pushRawImage(plain.host, 'drain/app', 'v1', [200_000]);
     const layer = image.layers[0]!;

@@ -11,6 +11,10 @@ import { signBlobCommand } from './commands/sign-blob.js';
 import { diffCommand } from './commands/diff.js';
 import { policyCommand } from './commands/policy.js';
 import { proxyCommand } from './commands/proxy.js';
+import { signCommand } from './commands/sign.js';
+import { attestCommand } from './commands/attest.js';
+import { verifyCommand } from './commands/verify.js';
+import { verifyAttestationCommand } from './commands/verify-attestation.js';
 
 export function createProgram(): Command {
   const program = new Command('tollgate')
@@ -36,5 +40,9 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(diffCommand());
   program.addCommand(policyCommand());
   program.addCommand(proxyCommand());
+  program.addCommand(signCommand());
+  program.addCommand(attestCommand());
+  program.addCommand(verifyCommand());
+  program.addCommand(verifyAttestationCommand());
   return program;
 }

@@ -45,6 +45,8 @@ export function buildApp(core: ProxyCore, logger: Logger, state: { closing: bool
   });
 
   app.addHook('onResponse', async (request, reply) => {
+    // While shutting down, a connection whose last pull just finished is closed instead of kept alive.
+    if (state.closing) request.raw.socket?.end();
     const kind = request.tollgateKind ?? 'other';
     core.metrics.requests.inc({ kind, method: request.method, status: String(reply.statusCode) });
     core.metrics.requestSeconds.observe({ kind }, reply.elapsedTime / 1000);

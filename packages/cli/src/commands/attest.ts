@@ -1,0 +1,81 @@
+import { Command } from 'commander';
+import {
+  attestImage,
+  computeFileManifest,
+  FILEMANIFEST_PREDICATE_TYPE,
+  openImage,
+  parseReference,
+  parseStrictJson,
+  predicateTypeFor,
+  readInputFile,
+  RegistryClient,
+  TollgateError,
+  wrapCustomPredicate,
+  COSIGN_CUSTOM_PREDICATE_TYPE,
+} from '@tollgate/core';
+import { addJsonOption } from '../options/common-options.js';
+import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
+import { addSigningOptions, registryReference, signingFrom, type SigningFlags } from '../options/signing-options.js';
+import { writeErr, writeJson, writeOut } from '../output/write.js';
+import { ExitCode } from '../exit-codes.js';
+import { withStatus } from '../run-status.js';
+
+interface AttestFlags extends SigningFlags, RegistryFlags {
+  predicate?: string;
+  type: string;
+  json: boolean;
+}
+
+const MAX_PREDICATE_BYTES = 32 * 1024 * 1024;
+
+export function attestCommand(): Command {
+  const command = new Command('attest')
+    .description('attest an image in a registry: an in-toto Statement v1 about its manifest digest, signed as DSSE and attached like cosign v3')
+    .argument('<image>', 'image reference: host/repo:tag or host/repo@sha256:…')
+    .option('--predicate <file>', 'the predicate (JSON; any text for --type custom); not used with --type filemanifest')
+    .requiredOption('--type <type>', 'slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, filemanifest, or a predicate type URI');
+  addSigningOptions(command);
+  addJsonOption(command);
+  addRegistryOptions(command);
+  command.addHelpText('after', `
+--type filemanifest computes tollgate's predicate https://tollgate.dev/attestations/filemanifest/v1 from the image
+itself: its full merged file index (path -> type, mode, owner, size, sha256), so any later change of a file can be
+proven against the signed baseline. See docs/signing.md.
+
+Exit status: 0 attested and attached, 2 usage error, unreadable predicate or key, registry or service failure.
+
+Examples:
+  tollgate attest localhost:5000/app:v1 --key cosign.key --type slsaprovenance1 --predicate provenance.json
+  tollgate attest localhost:5000/app:v1 --key cosign.key --type filemanifest --tlog-upload=false
+  tollgate attest registry.example.com/app@sha256:… --identity-token @token.jwt --type https://example.com/p/v1 --predicate p.json`);
+  return command.action(withStatus(async (image: string, flags: AttestFlags) => {
+    const predicateType = predicateTypeFor(flags.type);
+    const signing = await signingFrom(flags);
+    const reference = parseReference(registryReference(image));
+    const registry = registryOptionsFrom(flags);
+    const client = new RegistryClient(reference.registry, registry);
+    let predicate: unknown;
+    if (predicateType === FILEMANIFEST_PREDICATE_TYPE) {
+      if (flags.predicate !== undefined) throw new TollgateError('USAGE', '--type filemanifest computes the predicate from the image; do not give --predicate');
+      const opened = await openImage(`docker://${reference.toString()}`, { registry });
+      try {
+        predicate = await computeFileManifest(opened.image);
+      } finally {
+        await opened.source.close?.();
+      }
+    } else {
+      if (flags.predicate === undefined) throw new TollgateError('USAGE', `--type ${flags.type} needs --predicate <file>`);
+      const bytes = await readInputFile(flags.predicate, MAX_PREDICATE_BYTES, 'predicate');
+      predicate = predicateType === COSIGN_CUSTOM_PREDICATE_TYPE && flags.type === 'custom'
+        ? wrapCustomPredicate(bytes.toString('utf8'))
+        : parseStrictJson(bytes, `predicate ${flags.predicate}`, { maxBytes: MAX_PREDICATE_BYTES });
+    }
+    const result = await attestImage(reference, signing, { client, predicateType, predicate, referrersMode: flags.registryReferrers, legacy: flags.legacy });
+    if (flags.json) writeJson({ image, attested: result.reference, digest: result.digest, predicateType, referrer: result.referrer, legacyTag: result.legacyTag });
+    else {
+      writeErr(`Pushing attestation (${predicateType}) to: ${reference.name}`);
+      writeOut(result.reference);
+    }
+    return ExitCode.Ok;
+  }));
+}

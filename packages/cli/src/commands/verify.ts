@@ -1,0 +1,53 @@
+import { Command } from 'commander';
+import { parseReference, RegistryClient, verifyImage } from '@tollgate/core';
+import { addAnnotationOption, annotationsFrom } from '../options/annotation-options.js';
+import { addJsonOption } from '../options/common-options.js';
+import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
+import { registryReference } from '../options/signing-options.js';
+import { addTrustOptions, trustFrom, type TrustFlags } from '../options/trust-options.js';
+import { addVerifyLimitOptions, limitsFrom, type VerifyLimitFlags } from '../options/verify-image-options.js';
+import { reportVerification } from '../output/verification.js';
+import { withStatus } from '../run-status.js';
+
+interface VerifyFlags extends TrustFlags, RegistryFlags, VerifyLimitFlags {
+  annotations?: string[];
+  json: boolean;
+}
+
+export function verifyCommand(): Command {
+  const command = new Command('verify')
+    .description('verify the signatures of an image in a registry, offline against a trusted root (cosign v3 referrers, the referrers tag, and legacy .sig tags)')
+    .argument('<image>', 'image reference: host/repo:tag or host/repo@sha256:… (a tag is resolved to its digest first)');
+  addTrustOptions(command);
+  addAnnotationOption(command, 'annotation the signed payload must carry (repeatable): key=value');
+  addVerifyLimitOptions(command);
+  addJsonOption(command);
+  addRegistryOptions(command);
+  command.addHelpText('after', `
+A signature passes when: it verifies over its payload; the payload names the exact manifest digest (and, for a
+legacy simple-signing payload, this repository); the certificate chains to the trusted root and its identity and
+issuer match (exactly, or a regexp matched against the whole value), or the key matches; it is in the
+transparency log (unless --insecure-ignore-tlog) with a matching entry; the signing time is inside the
+certificate's validity. Discovery: referrers API, then the sha256-<hex> tag, then the legacy sha256-<hex>.sig tag.
+
+Exit status: 0 at least one valid signature, 1 none (each examined signature's reason is printed), 2 usage or
+operational error.
+
+Examples:
+  tollgate verify localhost:5000/app:v1 --key cosign.pub --insecure-ignore-tlog
+  tollgate verify ghcr.io/org/app@sha256:… --certificate-identity-regexp 'https://github\\.com/org/.*' \\
+    --certificate-oidc-issuer https://token.actions.githubusercontent.com --json`);
+  return command.action(withStatus(async (image: string, flags: VerifyFlags) => {
+    const trust = await trustFrom(flags);
+    const reference = parseReference(registryReference(image));
+    const client = new RegistryClient(reference.registry, registryOptionsFrom(flags));
+    const annotations = annotationsFrom(flags.annotations);
+    const result = await verifyImage(reference, trust, {
+      client,
+      insecureIgnoreTlog: flags.insecureIgnoreTlog,
+      ...limitsFrom(flags),
+      ...(annotations ? { annotations } : {}),
+    });
+    return reportVerification(image, result, trust, flags);
+  }));
+}

@@ -1,0 +1,65 @@
+import type { Command } from 'commander';
+import {
+  loadTrustedRoot,
+  MAX_TRUSTED_ROOT_BYTES,
+  publicGoodTrustedRoot,
+  readInputFile,
+  TollgateError,
+  type IdentityPolicy,
+  type ImageTrust,
+} from '@tollgate/core';
+
+export interface TrustFlags {
+  key?: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  trustedRoot?: string;
+  insecureIgnoreTlog: boolean;
+}
+
+const MAX_KEY_BYTES = 64 * 1024;
+
+/** cosign's verification trust flags: a public key, or a keyless identity; a trusted root; the tlog waiver. */
+export function addTrustOptions(command: Command): Command {
+  return command
+    .option('--key <file>', 'public key (PEM, cosign.pub) of a keyed signature')
+    .option('--certificate-identity <id>', 'keyless: the signing certificate\'s identity (email or URI SAN), exactly')
+    .option('--certificate-identity-regexp <re>', 'keyless: the identity as a regular expression, always matched against the whole SAN')
+    .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer recorded in the certificate, exactly')
+    .option('--certificate-oidc-issuer-regexp <re>', 'keyless: the OIDC issuer as a regular expression, matched whole')
+    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root embedded in tollgate; no network)')
+    .option('--insecure-ignore-tlog', 'do not use or require transparency-log entries (keyed signatures made with --tlog-upload=false)', false);
+}
+
+export function identityFrom(flags: TrustFlags): IdentityPolicy | undefined {
+  const given = [flags.certificateIdentity, flags.certificateIdentityRegexp, flags.certificateOidcIssuer, flags.certificateOidcIssuerRegexp];
+  if (given.every((value) => value === undefined)) return undefined;
+  if (flags.certificateIdentity === undefined && flags.certificateIdentityRegexp === undefined) {
+    throw new TollgateError('USAGE', 'keyless verification needs --certificate-identity or --certificate-identity-regexp');
+  }
+  if (flags.certificateOidcIssuer === undefined && flags.certificateOidcIssuerRegexp === undefined) {
+    throw new TollgateError('USAGE', 'keyless verification needs --certificate-oidc-issuer or --certificate-oidc-issuer-regexp');
+  }
+  return {
+    ...(flags.certificateIdentity !== undefined ? { subject: flags.certificateIdentity } : {}),
+    ...(flags.certificateIdentityRegexp !== undefined ? { subjectRegexp: flags.certificateIdentityRegexp } : {}),
+    ...(flags.certificateOidcIssuer !== undefined ? { issuer: flags.certificateOidcIssuer } : {}),
+    ...(flags.certificateOidcIssuerRegexp !== undefined ? { issuerRegexp: flags.certificateOidcIssuerRegexp } : {}),
+  };
+}
+
+/** The trust the flags describe, with the trusted root and key read (bounded) from their files. */
+export async function trustFrom(flags: TrustFlags): Promise<ImageTrust> {
+  const identity = identityFrom(flags);
+  if (flags.key !== undefined && identity) throw new TollgateError('USAGE', 'give --key or the --certificate-* flags, not both');
+  if (flags.key === undefined && !identity) {
+    throw new TollgateError('USAGE', 'give --key <cosign.pub> for keyed signatures, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless ones');
+  }
+  const trustedRoot = flags.trustedRoot !== undefined
+    ? loadTrustedRoot(await readInputFile(flags.trustedRoot, MAX_TRUSTED_ROOT_BYTES, 'trusted root'), `trusted root ${flags.trustedRoot}`)
+    : publicGoodTrustedRoot();
+  if (flags.key !== undefined) return { trustedRoot, key: new Uint8Array(await readInputFile(flags.key, MAX_KEY_BYTES, 'public key')) };
+  return { trustedRoot, identity: identity! };
+}

@@ -1,0 +1,83 @@
+import { X509Certificate } from 'node:crypto';
+import { ContentInfo, SignedData, type SignerInfo } from '@peculiar/asn1-cms';
+import { AsnConvert } from '@peculiar/asn1-schema';
+import { TSTInfo } from '@peculiar/asn1-tsp';
+import * as asn1js from 'asn1js';
+import { TollgateError } from '../../errors/tollgate-error.js';
+
+export const ID_SIGNED_DATA = '1.2.840.113549.1.7.2';
+export const ID_CT_TSTINFO = '1.2.840.113549.1.9.16.1.4';
+
+/** An RFC 3161 TimeStampToken (a CMS SignedData over a TSTInfo), decoded but not verified. */
+export interface TimestampToken {
+  tstInfo: TSTInfo;
+  /** DER of the TSTInfo (the eContent the signer's messageDigest covers). */
+  tstInfoDer: Buffer;
+  signerInfo: SignerInfo;
+  /** DER of the signed attributes re-tagged as SET OF, exactly as signed (RFC 5652 §5.4). */
+  signedAttributesDer: Buffer;
+  certificates: X509Certificate[];
+}
+
+function invalid(message: string): TollgateError {
+  return new TollgateError('SIGNATURE_INVALID', `the timestamp countersignature ${message}`);
+}
+
+/** The original bytes of the signer's [0] signed attributes, taken from the token itself (never re-encoded). */
+function rawSignedAttributes(token: Buffer): Buffer {
+  const parsed = asn1js.fromBER(new Uint8Array(token));
+  if (parsed.offset === -1 || parsed.offset !== token.length) throw invalid('is not a single DER structure');
+  const children = (node: asn1js.AsnType | undefined): asn1js.AsnType[] => {
+    const block = (node as asn1js.BaseBlock<asn1js.ValueBlock> & { valueBlock: { value?: unknown } } | undefined)?.valueBlock?.value;
+    return Array.isArray(block) ? (block as asn1js.AsnType[]) : [];
+  };
+  const explicit = children(parsed.result)[1];
+  const signedData = children(explicit)[0];
+  const parts = children(signedData);
+  const signerInfos = parts[parts.length - 1];
+  const signerInfo = children(signerInfos)[0];
+  const attrs = children(signerInfo).find((c) => c.idBlock.tagClass === 3 && c.idBlock.tagNumber === 0);
+  if (attrs === undefined) throw invalid('has no signed attributes; RFC 3161 requires them');
+  const bytes = Buffer.from(attrs.valueBeforeDecodeView);
+  bytes[0] = 0x31; // [0] IMPLICIT → SET OF, as the signature covers it
+  return bytes;
+}
+
+/** Decodes a TimeStampToken (DER ContentInfo) with @peculiar/asn1-cms and @peculiar/asn1-tsp. */
+export function parseTimestampToken(token: Buffer): TimestampToken {
+  let signedData: SignedData;
+  let tstInfoDer: Buffer;
+  let tstInfo: TSTInfo;
+  try {
+    const contentInfo = AsnConvert.parse(token, ContentInfo);
+    if (contentInfo.contentType !== ID_SIGNED_DATA) throw invalid(`has content type ${contentInfo.contentType}, not CMS SignedData`);
+    signedData = AsnConvert.parse(contentInfo.content, SignedData);
+    if (signedData.encapContentInfo.eContentType !== ID_CT_TSTINFO) throw invalid('does not encapsulate a TSTInfo');
+    const content = signedData.encapContentInfo.eContent;
+    const raw = content?.single?.buffer ?? content?.any;
+    if (raw === undefined) throw invalid('has no TSTInfo content');
+    tstInfoDer = Buffer.from(raw);
+    tstInfo = AsnConvert.parse(tstInfoDer, TSTInfo);
+  } catch (error) {
+    if (error instanceof TollgateError) throw error;
+    throw invalid(`cannot be decoded as an RFC 3161 token (${error instanceof Error ? error.message : String(error)})`);
+  }
+  if (signedData.signerInfos.length !== 1) throw invalid(`has ${signedData.signerInfos.length} signers; exactly one is required`);
+  const certificates: X509Certificate[] = [];
+  for (const choice of signedData.certificates ?? []) {
+    if (choice.certificate === undefined) continue;
+    if (certificates.length >= 16) throw invalid('carries more than 16 certificates');
+    try {
+      certificates.push(new X509Certificate(Buffer.from(AsnConvert.serialize(choice.certificate))));
+    } catch (error) {
+      throw invalid(`carries a certificate that cannot be decoded (${error instanceof Error ? error.message : String(error)})`);
+    }
+  }
+  return {
+    tstInfo,
+    tstInfoDer,
+    signerInfo: signedData.signerInfos[0]!,
+    signedAttributesDer: rawSignedAttributes(token),
+    certificates,
+  };
+}
