@@ -15,6 +15,7 @@ import { signCommand } from './commands/sign.js';
 import { attestCommand } from './commands/attest.js';
 import { verifyCommand } from './commands/verify.js';
 import { verifyAttestationCommand } from './commands/verify-attestation.js';
+import { notationCommand } from './commands/notation.js';
 
 export function createProgram(): Command {
   const program = new Command('tollgate')
@@ -44,5 +45,6 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(attestCommand());
   program.addCommand(verifyCommand());
   program.addCommand(verifyAttestationCommand());
+  program.addCommand(notationCommand());
   return program;
 }

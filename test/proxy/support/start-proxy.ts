@@ -26,9 +26,17 @@ export interface StartProxyOptions {
 
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tollgate-proxy-')));
-  const config = normalizeProxyConfig({ listen: '127.0.0.1:0', dataDir, logLevel: 'silent', upstreams: options.upstreams, ...(options.cache ? { cache: options.cache } : {}) }, { env: {} });
-  const proxy = await createProxy(config, { gate: options.gate, logger: createLogger((process.env.TOLLGATE_TEST_LOG ?? 'silent') as 'silent'), env: options.env ?? {} });
-  const { url } = await proxy.listen();
+  let proxy: Proxy;
+  let url: string;
+  try {
+    const config = normalizeProxyConfig({ listen: '127.0.0.1:0', dataDir, logLevel: 'silent', upstreams: options.upstreams, ...(options.cache ? { cache: options.cache } : {}) }, { env: {} });
+    proxy = await createProxy(config, { gate: options.gate, logger: createLogger((process.env.TOLLGATE_TEST_LOG ?? 'silent') as 'silent'), env: options.env ?? {} });
+    ({ url } = await proxy.listen());
+  } catch (error) {
+    if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });
+    throw error;
+  }
+  const config = proxy.core.config;
   return {
     url,
     host: url.replace(/^https?:\/\//, ''),

@@ -33,3 +33,15 @@ export function newKey(): TestKey {
   const key = generateKeyPair('ecdsa-p256');
   return { key, publicPem: publicVerificationKey(key).pem };
 }
+
+/** Pushes `count` referrers of `subject` whose bundles are junk bytes (no fallback tag); returns their index descriptors. */
+export async function pushJunkReferrers(client: RegistryClient, repository: string, subject: { mediaType: string; digest: string; size: number }, count: number) {
+  const { buildReferrerManifest, pushBundleReferrer } = await import('@tollgate/core');
+  const descriptors = [];
+  for (let i = 0; i < count; i++) {
+    const junk = new TextEncoder().encode(`{"mediaType":"application/vnd.dev.sigstore.bundle.v0.3+json","junk":${i}}`);
+    await pushBundleReferrer(client, repository, subject, junk, { content: 'dsse-envelope', mode: 'never', created: '2026-01-01T00:00:00Z' });
+    descriptors.push(buildReferrerManifest(junk, subject, { content: 'dsse-envelope', created: '2026-01-01T00:00:00Z' }).descriptor);
+  }
+  return descriptors;
+}

@@ -35,9 +35,9 @@ export function legacyLayerFromBundle(kind: 'sig' | 'att', payload: Uint8Array |
     bytes = new TextEncoder().encode(JSON.stringify(bundle.dsseEnvelope));
   }
   const material = bundle.verificationMaterial;
-  const leaf = material.certificate?.rawBytes ?? material.x509CertificateChain?.certificates[0]?.rawBytes;
+  const leaf = material.certificate?.rawBytes ?? material.x509CertificateChain?.certificates?.[0]?.rawBytes;
   if (leaf !== undefined) annotations[COSIGN_CERTIFICATE_ANNOTATION] = pem(leaf);
-  const entry = material.tlogEntries[0];
+  const entry = material.tlogEntries?.[0];
   if (entry?.inclusionPromise) {
     annotations[COSIGN_BUNDLE_ANNOTATION] = JSON.stringify({
       SignedEntryTimestamp: entry.inclusionPromise.signedEntryTimestamp,
@@ -49,7 +49,7 @@ export function legacyLayerFromBundle(kind: 'sig' | 'att', payload: Uint8Array |
       },
     });
   }
-  const timestamp = material.timestampVerificationData?.rfc3161Timestamps[0]?.signedTimestamp;
+  const timestamp = material.timestampVerificationData?.rfc3161Timestamps?.[0]?.signedTimestamp;
   if (timestamp !== undefined) annotations[COSIGN_RFC3161_ANNOTATION] = JSON.stringify({ SignedRFC3161Timestamp: timestamp });
   return { bytes, mediaType: kind === 'sig' ? SIMPLE_SIGNING_MEDIA_TYPE : DSSE_ENVELOPE_MEDIA_TYPE, annotations };
 }

@@ -23,4 +23,9 @@ export interface ImageVerifyOptions {
    * name it. Omit to skip that check (the manifest digest is always checked).
    */
   repository?: string;
+  /**
+   * Accept a Fulcio certificate that records no OIDC issuer (Fulcio v1 certificates from 2021 have none) without
+   * matching the issuer policy. Only for such old legacy signatures; the subject must still match.
+   */
+  allowCertificateWithoutIssuer?: boolean;
 }

@@ -1,10 +1,11 @@
 import { parseReference } from '../../reference/reference.js';
 import { verifyBlobBundle, type BlobVerificationOptions } from '../../sigstore/verify-blob.js';
-import { COSIGN_SIGN_PREDICATE_TYPE, LEGACY_PREDICATE_TYPE_ANNOTATION, SIMPLE_SIGNING_TYPE } from '../constants.js';
+import { COSIGN_BUNDLE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, LEGACY_PREDICATE_TYPE_ANNOTATION, SIMPLE_SIGNING_TYPE } from '../constants.js';
 import { parseSimpleSigningPayload } from '../simple-signing.js';
-import type { ExaminedSignature, FetchedSignature } from '../types.js';
+import type { ExaminedSignature, FetchedLegacy, FetchedSignature } from '../types.js';
 import { missingAnnotations, subjectAnnotations } from './annotations.js';
-import { legacyToBundle } from './legacy-bundle.js';
+import { legacyToBundle, parseRekorBundle } from './legacy-bundle.js';
+import { verifyLegacyRekord } from './legacy-rekord.js';
 import type { ImageTrust, ImageVerifyOptions } from './trust.js';
 
 /** What a signature must be to count: an image signature, or an attestation of one predicate type. */
@@ -44,7 +45,10 @@ export async function verifyOne(digest: string, fetched: FetchedSignature, trust
     ...(options.tlogThreshold !== undefined ? { tlogThreshold: options.tlogThreshold } : {}),
     ...(options.ctlogThreshold !== undefined ? { ctlogThreshold: options.ctlogThreshold } : {}),
   };
-  const result = await verifyBlobBundle(bundle, artifact, blobOptions);
+  const rekord = fetched.kind === 'legacy-signature' && !options.insecureIgnoreTlog ? rekordEntry(fetched.annotations) : undefined;
+  const result = rekord
+    ? rekordResult(verifyLegacyRekord(fetched.bytes, (fetched as FetchedLegacy).annotations, rekord, trust, options))
+    : await verifyBlobBundle(bundle, artifact, blobOptions);
   if (result.signer) out.signer = result.signer;
   if (result.tlogEntries !== undefined) out.tlogEntries = result.tlogEntries;
   if (result.statement) {
@@ -104,4 +108,20 @@ function sameRepository(dockerReference: string, repository: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** The Rekor bundle of a legacy signature when its entry is the old `rekord` kind (verified by our own path). */
+function rekordEntry(annotations: Record<string, string>): ReturnType<typeof parseRekorBundle> | undefined {
+  const text = annotations[COSIGN_BUNDLE_ANNOTATION];
+  if (text === undefined) return undefined;
+  try {
+    const parsed = parseRekorBundle(text);
+    return parsed.kind === 'rekord' ? parsed : undefined;
+  } catch {
+    return undefined; // reported by legacyToBundle
+  }
+}
+
+function rekordResult(result: ReturnType<typeof verifyLegacyRekord>): Awaited<ReturnType<typeof verifyBlobBundle>> {
+  return { ok: result.ok, reasons: result.reason ? [result.reason] : [], ...(result.signer ? { signer: result.signer } : {}), content: 'message_signature', ...(result.ok ? { tlogEntries: 1 } : {}) };
 }
