@@ -1,6 +1,9 @@
 import { Command } from 'commander';
 import { TollgateError } from '@tollgate/core';
-import { collectGarbage, createProxy, gateFromConfig, loadProxyConfig, type ProxyConfig } from '@tollgate/proxy';
+import type { ProxyConfig } from '@tollgate/proxy';
+
+/** fastify, pino and prom-client load only when a proxy command runs, not on every CLI start. */
+const proxyModule = () => import('@tollgate/proxy');
 import { ExitCode } from '../exit-codes.js';
 import { formatBytes, table, writeErr, writeJson, writeOut } from '../output/write.js';
 import { withStatus } from '../run-status.js';
@@ -24,7 +27,7 @@ async function configFrom(flags: { config: string; listen?: string; data?: strin
   const env = { ...process.env };
   if (flags.listen !== undefined) env.TOLLGATE_PROXY_LISTEN = flags.listen;
   if (flags.data !== undefined) env.TOLLGATE_PROXY_DATA_DIR = flags.data;
-  return loadProxyConfig(flags.config, { env });
+  return (await proxyModule()).loadProxyConfig(flags.config, { env });
 }
 
 function serveCommand(): Command {
@@ -52,6 +55,7 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
     .action(
       withStatus(async (flags: ServeFlags) => {
         const config = await configFrom(flags);
+        const { createProxy, gateFromConfig } = await proxyModule();
         const gate = gateFromConfig(config.gate);
         if (gate === undefined) {
           throw new TollgateError(
@@ -91,7 +95,7 @@ function gcCommand(): Command {
           const parsed = await loadMaxBytes(flags.maxBytes);
           maxBytes = parsed;
         }
-        const report = await collectGarbage(config, maxBytes !== undefined ? { maxBytes } : {});
+        const report = await (await proxyModule()).collectGarbage(config, maxBytes !== undefined ? { maxBytes } : {});
         if (flags.json) writeJson(report);
         else {
           writeOut(
@@ -110,7 +114,7 @@ function gcCommand(): Command {
 
 async function loadMaxBytes(value: string): Promise<number> {
   if (/^\s*0\s*$/.test(value)) return 0;
-  const { normalizeProxyConfig } = await import('@tollgate/proxy');
+  const { normalizeProxyConfig } = await proxyModule();
   // Reuse the config's size grammar (512MiB, 10GB, bytes).
   const parsed = normalizeProxyConfig({ dataDir: '/', upstreams: [{ name: 'x', oci: '/', default: true }], cache: { maxBytes: value } }, { env: {} });
   return parsed.cache.maxBytes;
