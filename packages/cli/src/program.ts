@@ -16,6 +16,7 @@ import { attestCommand } from './commands/attest.js';
 import { verifyCommand } from './commands/verify.js';
 import { verifyAttestationCommand } from './commands/verify-attestation.js';
 import { notationCommand } from './commands/notation.js';
+import { auditCommand } from './commands/audit.js';
 
 export function createProgram(): Command {
   const program = new Command('tollgate')
@@ -46,5 +47,6 @@ Docs: docs/ in the tollgate repository.`);
   program.addCommand(verifyCommand());
   program.addCommand(verifyAttestationCommand());
   program.addCommand(notationCommand());
+  program.addCommand(auditCommand());
   return program;
 }

@@ -10,7 +10,10 @@ import { createMetrics } from './ops/metrics.js';
 import { ProxyCore } from './serve/proxy-core.js';
 import { BlobStore } from './store/blob-store.js';
 import { storePaths } from './store/gc.js';
-import { MetadataStore } from './store/metadata-store.js';
+import type { MetadataStore } from './store/metadata-store.js';
+import { openMetadataStore } from './store/open-metadata-store.js';
+import { AuditLog } from './audit/audit-log.js';
+import { ClientAuth } from './auth/client-auth.js';
 import { Retention } from './store/retention.js';
 import { createUpstream } from './upstream/create-upstream.js';
 import type { Upstream } from './upstream/types.js';
@@ -48,26 +51,25 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const blobs = new BlobStore(paths.blobs);
   const removed = await blobs.open();
   if (removed > 0) logger.info({ removed }, 'removed interrupted downloads from the blob store');
-  let meta: MetadataStore;
-  try {
-    meta = await MetadataStore.open(paths.meta);
-  } catch (error) {
-    throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta}; is another proxy using this data directory?`, { cause: error });
-  }
+  const meta: MetadataStore = await openMetadataStore(config.store.metadata, paths.meta, config.dataDir);
   const metrics = createMetrics();
   const retention = new Retention(blobs, meta, config.cache.maxBytes, (digest, size) => {
     metrics.evictions.inc();
     logger.info({ digest, size }, 'evicted blob');
   });
   const upstreams: Upstream[] = [];
+  let auth: ClientAuth;
+  let audit: AuditLog;
   try {
     await retention.load();
     for (const u of config.upstreams) upstreams.push(createUpstream(u, options.env ?? process.env));
+    auth = await ClientAuth.open(config.auth);
+    audit = await AuditLog.open(meta, config.audit.file, logger);
   } catch (error) {
     await meta.close();
     throw error;
   }
-  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger);
+  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit);
   const state = { closing: false };
   const app = buildApp(core, logger, state);
   let closed: Promise<void> | undefined;
@@ -81,7 +83,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
       const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
       const url = `${config.tls !== undefined ? 'https' : 'http'}://${host}:${port}`;
-      logger.info({ url, upstreams: upstreams.map((u) => ({ name: u.name, location: u.location })), policyRevision: options.gate.revision }, 'tollgate proxy listening');
+      logger.info({ url, upstreams: upstreams.map((u) => ({ name: u.name, location: u.location })), policyRevision: options.gate.revision, auth: config.auth.mode, mode: config.mode, metadata: meta.kind }, 'tollgate proxy listening');
       return { url };
     },
     close() {
@@ -92,6 +94,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         for (const fetch of core.blobFetches.values()) fetch.abort();
         await Promise.allSettled([...core.blobFetches.values()].map((f) => f.done));
         await Promise.allSettled(upstreams.map((u) => u.close()));
+        await audit.close();
         await meta.close();
       })();
       return closed;

@@ -22,6 +22,8 @@ export interface StartProxyOptions {
   cache?: Record<string, unknown>;
   dataDir?: string;
   env?: NodeJS.ProcessEnv;
+  /** More top-level config keys (auth, audit, mode, pinTags, store, tls …). */
+  extra?: Record<string, unknown>;
 }
 
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
@@ -29,7 +31,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   let proxy: Proxy;
   let url: string;
   try {
-    const config = normalizeProxyConfig({ listen: '127.0.0.1:0', dataDir, logLevel: 'silent', upstreams: options.upstreams, ...(options.cache ? { cache: options.cache } : {}) }, { env: {} });
+    const config = normalizeProxyConfig({ listen: '127.0.0.1:0', dataDir, logLevel: 'silent', upstreams: options.upstreams, ...(options.cache ? { cache: options.cache } : {}), ...(options.extra ?? {}) }, { env: {} });
     proxy = await createProxy(config, { gate: options.gate, logger: createLogger((process.env.TOLLGATE_TEST_LOG ?? 'silent') as 'silent'), env: options.env ?? {} });
     ({ url } = await proxy.listen());
   } catch (error) {

@@ -96,6 +96,11 @@ describe('parseTrustPolicy', () => {
     }
   });
 
+  it('an oversize document is refused before parsing', () => {
+    const big = JSON.stringify({ ...SPEC_EXAMPLE, pad: 'x'.repeat(1024 * 1024) });
+    expect(() => parseTrustPolicy(big)).toThrow(/1048576|larger|limit/);
+  });
+
   it('a skip policy cannot be global', () => {
     const doc = { version: '1.0', trustPolicies: [{ name: 'skip-all', registryScopes: ['*'], signatureVerification: { level: 'skip' } }] };
     expect(() => parseTrustPolicy(doc)).toThrow(/skip policy cannot use the global scope/);

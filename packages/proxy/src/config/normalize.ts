@@ -2,6 +2,7 @@ import { isAbsolute, resolve } from 'node:path';
 import { parseDigest } from '@tollgate/core';
 import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
 import { parseListen } from './listen.js';
+import { readAudit, readAuth, readMode, readStore } from './auth-config.js';
 import type { GateConfig, LogLevel, ProxyConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
 
 export interface NormalizeOptions {
@@ -11,8 +12,8 @@ export interface NormalizeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams'] as const;
-const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds'] as const;
+const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams', 'auth', 'audit', 'store', 'mode', 'pinTags'] as const;
+const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PREFIX_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -62,6 +63,11 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
       tagTtlSeconds: cacheDoc.tagTtlSeconds === undefined ? 300 : integerIn(cacheDoc.tagTtlSeconds, 'cache.tagTtlSeconds', 0, 365 * 86400),
     },
     upstreams: readUpstreams(doc.upstreams, baseDir),
+    auth: readAuth(doc.auth, baseDir, dataDir),
+    audit: readAudit(doc.audit, baseDir),
+    store: readStore(doc.store),
+    mode: readMode(doc.mode, 'mode') ?? 'enforce',
+    pinTags: optionalBoolean(doc.pinTags, 'pinTags') ?? false,
   };
   if (doc.tls !== undefined && doc.tls !== null) {
     const tls = asRecord(doc.tls, 'tls');
@@ -103,6 +109,10 @@ function readUpstream(value: unknown, at: string, baseDir: string): UpstreamConf
     insecure: optionalBoolean(doc.insecure, `${at}.insecure`) ?? false,
     timeoutSeconds: doc.timeoutSeconds === undefined ? 60 : integerIn(doc.timeoutSeconds, `${at}.timeoutSeconds`, 1, 3600),
   };
+  const mode = readMode(doc.mode, `${at}.mode`);
+  if (mode !== undefined) upstream.mode = mode;
+  const pinTags = optionalBoolean(doc.pinTags, `${at}.pinTags`);
+  if (pinTags !== undefined) upstream.pinTags = pinTags;
   if (url !== undefined) {
     let parsed: URL;
     try {

@@ -33,6 +33,10 @@ export interface UpstreamConfig {
   insecure: boolean;
   /** Time to wait for response headers and between body chunks from this upstream. */
   timeoutSeconds: number;
+  /** Overrides the global mode for this upstream. */
+  mode?: EnforcementMode;
+  /** Overrides the global pinTags for this upstream. */
+  pinTags?: boolean;
 }
 
 export interface CacheConfig {
@@ -45,6 +49,36 @@ export interface CacheConfig {
 /** Gates that can be named in the config until the policy engine lands. */
 export type GateConfig = { kind: 'allow-all' } | { kind: 'allow-digests'; allowDigests: Record<string, string[]> };
 
+/** `enforce` refuses what the gate denies; `warn` serves it, recording and counting what would have been denied. */
+export type EnforcementMode = 'enforce' | 'warn';
+
+/** One per-repository access rule: users (or everyone, `'*'`) who may pull repositories matching the globs. */
+export interface AccessRule {
+  /** Globs over `<upstream name>/<repository>` (`*` within a path component, `**` across). */
+  repositories: string[];
+  users: string[] | '*';
+}
+
+/** How clients authenticate to the proxy. */
+export interface AuthConfig {
+  mode: 'anonymous' | 'htpasswd' | 'token';
+  /** bcrypt htpasswd file (`htpasswd -B`); required for htpasswd and token. */
+  htpasswd?: string;
+  /** Bearer tokens the proxy issues at `/token` (mode token). */
+  token?: { issuer: string; service: string; ttlSeconds: number; signingKey: string };
+  /** Absent: every authenticated client may pull everything. Present: only what a rule grants. */
+  access?: AccessRule[];
+}
+
+/** Where audit events go besides the metadata store. */
+export interface AuditConfig {
+  /** A JSON-lines file, one event per line, appended. */
+  file?: string;
+}
+
+/** Metadata store location: `level` (default, `<dataDir>/meta`) or a Redis URL. */
+export type MetadataLocation = { kind: 'level' } | { kind: 'redis'; url: string };
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface ProxyConfig {
@@ -55,4 +89,12 @@ export interface ProxyConfig {
   cache: CacheConfig;
   gate?: GateConfig;
   upstreams: UpstreamConfig[];
+  /** Client authentication; default anonymous. */
+  auth: AuthConfig;
+  audit: AuditConfig;
+  store: { metadata: MetadataLocation };
+  /** Global enforcement mode (default enforce); upstreams may override it. */
+  mode: EnforcementMode;
+  /** Deny a tag that moved to a new digest until the gate verifies the new digest (default false). */
+  pinTags: boolean;
 }

@@ -26,6 +26,11 @@ export interface Verdict {
   reasons: string[];
   /** The policy revision this verdict was made under (verdicts are cached per revision). */
   policyRevision: string;
+  /**
+   * The gate verified the digest itself (a signature or attestation checked out). pinTags admits a moved tag only
+   * on an allow that is verified; when absent, only the allow-list gate's explicit `digest-pin` counts as verified.
+   */
+  verified?: boolean;
 }
 
 /**

@@ -4,11 +4,15 @@ import type { Logger } from 'pino';
 import type { ProxyCore } from '../serve/proxy-core.js';
 import { OciError, toOciError } from './oci-error.js';
 import { registerOpsRoutes } from './routes/ops.js';
+import { registerTokenRoute } from './routes/token.js';
 import { registerV2Routes } from './routes/v2.js';
+import { ChallengeError } from '../auth/client-auth.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
     tollgateKind?: string;
+    /** The authenticated user name (or `anonymous`). */
+    tollgateIdentity?: string;
   }
 }
 
@@ -24,6 +28,7 @@ export function buildApp(core: ProxyCore, logger: Logger, state: { closing: bool
     ...(tls !== undefined ? { https: { cert: readFileSync(tls.cert), key: readFileSync(tls.key) } } : {}),
   }) as unknown as FastifyInstance;
   app.decorateRequest('tollgateKind', undefined);
+  app.decorateRequest('tollgateIdentity', undefined);
 
   app.setErrorHandler(async (error, request, reply) => {
     const oci = error instanceof OciError ? error : toOciError(error, 'other');
@@ -36,6 +41,7 @@ export function buildApp(core: ProxyCore, logger: Logger, state: { closing: bool
     const contentRange = (oci as OciError & { contentRange?: string }).contentRange;
     if (contentRange !== undefined) reply.header('content-range', contentRange);
     if (oci.status === 429) reply.header('retry-after', '10');
+    if (oci instanceof ChallengeError) reply.header('www-authenticate', oci.challenge);
     reply.code(oci.status).header('content-type', 'application/json');
     return reply.send(request.method === 'HEAD' ? undefined : JSON.stringify(oci.body()));
   });
@@ -54,5 +60,6 @@ export function buildApp(core: ProxyCore, logger: Logger, state: { closing: bool
 
   registerOpsRoutes(app, core, state);
   registerV2Routes(app, core);
+  registerTokenRoute(app, core);
   return app;
 }

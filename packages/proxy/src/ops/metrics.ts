@@ -20,6 +20,8 @@ export function createMetrics() {
     verdicts: new Counter({ name: 'tollgate_proxy_gate_decisions_total', help: 'Gate evaluations by decision (allow, warn, deny, error)', labelNames: ['decision'], registers: [registry] }),
     denied: new Counter({ name: 'tollgate_proxy_denied_total', help: 'Requests refused with DENIED, by reason (policy, ns, blob)', labelNames: ['reason'], registers: [registry] }),
     tagMutations: new Counter({ name: 'tollgate_proxy_tag_mutations_total', help: 'Tags seen pointing at a new digest', labelNames: ['upstream'], registers: [registry] }),
+    warned: new Counter({ name: 'tollgate_proxy_warn_mode_served_total', help: 'Manifests served in warn mode that enforce mode would have denied', labelNames: ['upstream'], registers: [registry] }),
+    authFailures: new Counter({ name: 'tollgate_proxy_auth_failures_total', help: 'Client requests refused by authentication or access rules, by reason (credentials, token, scope, access)', labelNames: ['reason'], registers: [registry] }),
     upstreamUp: new Gauge({ name: 'tollgate_proxy_upstream_up', help: '1 when the last request to the upstream succeeded', labelNames: ['upstream'], registers: [registry] }),
   };
   return m;

@@ -1,5 +1,7 @@
 import type { Logger } from 'pino';
-import type { ProxyConfig } from '../config/types.js';
+import type { AuditLog } from '../audit/audit-log.js';
+import type { ClientAuth } from '../auth/client-auth.js';
+import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { BlobFetch } from '../fetch/blob-fetch.js';
 import { SingleFlight } from '../fetch/single-flight.js';
 import type { Gate } from '../gate/types.js';
@@ -24,8 +26,29 @@ export class ProxyCore {
     readonly retention: Retention,
     readonly metrics: ProxyMetrics,
     readonly log: Logger,
+    readonly auth: ClientAuth,
+    readonly audit: AuditLog,
   ) {
     for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
+  }
+
+  /** `enforce` or `warn` for this upstream (its own setting, else the global one). */
+  modeFor(upstream: Upstream): EnforcementMode {
+    return upstream.config.mode ?? this.config.mode;
+  }
+
+  /** Whether moved tags of this upstream are denied until the new digest is verified. */
+  pinTagsFor(upstream: Upstream): boolean {
+    return upstream.config.pinTags ?? this.config.pinTags;
+  }
+
+  /**
+   * The key verdicts and blob admissions are stored under for this upstream: the gate's revision, plus the mode
+   * when it is warn (blobs admitted only because warn mode served a denied manifest must not stay admitted when
+   * the mode goes back to enforce).
+   */
+  revisionFor(upstream: Upstream): string {
+    return this.modeFor(upstream) === 'warn' ? `${this.gate.revision}+warn` : this.gate.revision;
   }
 
   /** Runs one upstream operation, recording its outcome in metrics and (on change) the upstream's health. */

@@ -1,7 +1,9 @@
 import { parseDigest, parseManifest } from '@tollgate/core';
+import type { TagMove } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable, OciError } from '../http/oci-error.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
+import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -43,7 +45,15 @@ async function byDigest(core: ProxyCore, route: UpstreamRoute, digest: string): 
   return fetchManifest(core, route, digest);
 }
 
-async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promise<UpstreamManifest> {
+interface TagResolution {
+  manifest: UpstreamManifest;
+  /** The tag's entry before this request. */
+  previous: TagEntry | undefined;
+  /** The upstream was asked (the entry's resolvedAt moves on). */
+  fresh: boolean;
+}
+
+async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promise<TagResolution> {
   const { upstream, repository } = route;
   const entry = await core.meta.getTag(upstream.name, repository, tag);
   const now = Date.now();
@@ -51,7 +61,7 @@ async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promis
     const cached = await core.meta.getManifest(upstream.name, repository, entry.digest);
     if (cached !== undefined) {
       core.metrics.cache.inc({ kind: 'tag', result: 'hit' });
-      return { ...cached, digest: entry.digest };
+      return { manifest: { ...cached, digest: entry.digest }, previous: entry, fresh: false };
     }
   }
   let fresh: UpstreamManifest;
@@ -64,7 +74,7 @@ async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promis
       if (cached !== undefined) {
         core.metrics.cache.inc({ kind: 'tag', result: 'stale' });
         core.log.warn({ upstream: upstream.name, repository, tag, digest: entry.digest }, 'upstream unavailable; serving the cached tag resolution');
-        return { ...cached, digest: entry.digest };
+        return { manifest: { ...cached, digest: entry.digest }, previous: entry, fresh: false };
       }
     }
     throw error;
@@ -73,18 +83,41 @@ async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promis
   if (entry !== undefined && entry.digest !== fresh.digest) {
     core.metrics.tagMutations.inc({ upstream: upstream.name });
     core.log.warn({ upstream: upstream.name, repository, tag, old: entry.digest, new: fresh.digest }, 'tag mutated');
-    await core.meta.audit({ type: 'tag-mutation', upstream: upstream.name, repository, tag, oldDigest: entry.digest, newDigest: fresh.digest });
+    await core.audit.record({ type: 'tag-mutation', upstream: upstream.name, repository, tag, oldDigest: entry.digest, newDigest: fresh.digest, tagMove: { tag, from: entry.digest, to: fresh.digest } });
   }
-  await core.meta.putTag(upstream.name, repository, tag, { digest: fresh.digest, mediaType: fresh.mediaType, resolvedAt: now });
-  return fresh;
+  return { manifest: fresh, previous: entry, fresh: true };
+}
+
+/** Who is asking, for the audit trail. */
+export interface RequestContext {
+  /** The client's address. */
+  client?: string;
+  /** The authenticated user name, or `anonymous`. */
+  identity?: string;
+}
+
+/** A gate verdict with what the serving path needs to know about how it was reached. */
+interface GateOutcome {
+  verdict: Verdict;
+  cached: boolean;
+}
+
+/**
+ * Whether a verdict vouches for the digest itself, as pinTags requires of a moved tag: an allow that says it
+ * verified a signature (`verified: true`), or an explicit digest pin (the allow-list gate's `digest-pin` rule).
+ * A default allow (allow-all, a policy rule that verified nothing) does not.
+ */
+export function verdictVerifies(verdict: Verdict): boolean {
+  if (verdict.decision !== 'allow') return false;
+  return verdict.verified ?? verdict.rule === 'digest-pin';
 }
 
 /** Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits. */
-async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: string, manifest: UpstreamManifest): Promise<Verdict> {
+async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
   const { upstream, repository } = route;
-  const revision = core.gate.revision;
+  const revision = core.revisionFor(upstream);
   const cached = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
-  if (cached !== undefined) return cached;
+  if (cached !== undefined) return { verdict: cached, cached: true };
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
   try {
@@ -101,13 +134,16 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
   } catch (error) {
     core.metrics.verdicts.inc({ decision: 'error' });
     core.log.error({ upstream: upstream.name, repository, digest: manifest.digest, err: error }, 'gate evaluation failed; failing closed');
+    const reason = error instanceof Error ? error.message.slice(0, 300) : 'gate error';
+    await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest: manifest.digest, verdict: 'deny', rule: 'gate-error', reasons: [reason], policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
     throw new OciError(403, 'DENIED', `tollgate could not evaluate the policy for ${repository}@${manifest.digest}; refusing it (fail closed)`, {
       digest: manifest.digest,
-      reason: error instanceof Error ? error.message.slice(0, 300) : 'gate error',
+      reason,
     });
   }
   core.metrics.verdicts.inc({ decision: verdict.decision });
-  if (verdict.decision !== 'deny') {
+  // In warn mode a denied manifest is served, so what it references must be servable too (under the +warn revision).
+  if (verdict.decision !== 'deny' || core.modeFor(upstream) === 'warn') {
     const parsed = parseManifest(manifest.bytes, manifest.mediaType, 'manifest');
     if (parsed.kind === 'image') {
       const blobs = [parsed.manifest.config, ...parsed.manifest.layers].map((d) => ({ digest: d.digest, size: d.size }));
@@ -117,30 +153,91 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
     }
   }
   await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
-  await core.meta.audit({ type: 'verdict', upstream: upstream.name, repository, reference, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule, reasons: verdict.reasons, policyRevision: verdict.policyRevision });
   core.log.info({ upstream: upstream.name, repository, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule }, 'gate verdict');
-  return verdict;
+  return { verdict, cached: false };
+}
+
+function contextFields(context: RequestContext): { client?: string; identity?: string } {
+  return { ...(context.client !== undefined ? { client: context.client } : {}), identity: context.identity ?? 'anonymous' };
+}
+
+/**
+ * pinTags: a tag that moved away from the digest it was accepted at is denied until the gate verifies the new
+ * digest. Returns the verdict to apply and the digest the tag stays accepted at (undefined: the current one).
+ */
+function applyTagPin(core: ProxyCore, route: UpstreamRoute, tag: string, resolution: TagResolution, verdict: Verdict): { verdict: Verdict; accepted?: string; move?: TagMove } {
+  const before = resolution.previous?.accepted ?? resolution.previous?.digest;
+  const digest = resolution.manifest.digest;
+  if (before === undefined || before === digest) return { verdict };
+  const move: TagMove = { tag, from: before, to: digest };
+  if (!core.pinTagsFor(route.upstream) || verdictVerifies(verdict)) {
+    // Verified (or not pinning): the tag is accepted at its new digest; enforce still applies the gate's verdict.
+    return { verdict, move };
+  }
+  const reasons = [`tag moved from ${before} to ${digest}`, 'pinTags: a moved tag is served only once the gate verifies the new digest (a signature or an explicit digest pin)', ...verdict.reasons];
+  return { verdict: { ...verdict, decision: 'deny', rule: 'pin-tags', reasons, verified: false }, accepted: before, move };
 }
 
 /**
  * Resolves a manifest reference to verified bytes and a digest, and has the gate evaluate it before anything is
- * served. A deny becomes DENIED with the rule and reasons in `detail`.
+ * served. A deny becomes DENIED with the rule and reasons in `detail` (in warn mode: served, recorded as `warn`).
+ * Every decision is written to the audit trail.
  */
-export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, reference: string): Promise<ResolvedManifest> {
+export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, reference: string, context: RequestContext = {}): Promise<ResolvedManifest> {
+  const { upstream, repository } = route;
   const { digest } = checkReference(reference);
-  const manifest = digest !== undefined ? await byDigest(core, route, digest) : await byTag(core, route, reference);
-  const verdict = await verdictFor(core, route, reference, manifest);
+  const resolution = digest !== undefined ? undefined : await byTag(core, route, reference);
+  const manifest = resolution?.manifest ?? (await byDigest(core, route, digest!));
+  const outcome = await verdictFor(core, route, reference, manifest, context);
+  let verdict = outcome.verdict;
+  let move: TagMove | undefined;
+  if (resolution !== undefined) {
+    const pinned = applyTagPin(core, route, reference, resolution, verdict);
+    verdict = pinned.verdict;
+    move = pinned.move;
+    // Warn mode never advances a pinned tag: switching to enforce still refuses what was only warned about.
+    const accepted = pinned.accepted;
+    const previous = resolution.previous;
+    if (resolution.fresh || previous === undefined || previous.digest !== manifest.digest || previous.accepted !== accepted) {
+      await core.meta.putTag(upstream.name, repository, reference, {
+        digest: manifest.digest,
+        mediaType: manifest.mediaType,
+        resolvedAt: resolution.fresh || previous === undefined ? Date.now() : previous.resolvedAt,
+        ...(accepted !== undefined ? { accepted } : {}),
+      });
+    }
+  }
+  const mode = core.modeFor(upstream);
+  if (verdict.decision === 'deny' && mode === 'warn') {
+    core.metrics.warned.inc({ upstream: upstream.name });
+    verdict = { ...verdict, decision: 'warn', reasons: verdict.reasons.map((r) => `would be denied: ${r}`) };
+  }
+  await core.audit.record({
+    type: 'verdict',
+    ...contextFields(context),
+    upstream: upstream.name,
+    repository,
+    reference,
+    digest: manifest.digest,
+    verdict: verdict.decision,
+    ...(verdict.rule !== undefined ? { rule: verdict.rule } : {}),
+    reasons: verdict.reasons,
+    policyRevision: verdict.policyRevision,
+    mode,
+    cached: outcome.cached,
+    ...(move !== undefined ? { tagMove: move } : {}),
+  });
   if (verdict.decision === 'deny') {
-    core.metrics.denied.inc({ reason: 'policy' });
+    core.metrics.denied.inc({ reason: verdict.rule === 'pin-tags' ? 'tag-moved' : 'policy' });
     const reasons = verdict.reasons.join('; ');
     throw new OciError(403, 'DENIED', `denied by tollgate policy${verdict.rule !== undefined ? ` (rule ${verdict.rule})` : ''}: ${reasons}`, {
       digest: manifest.digest,
       rule: verdict.rule,
       reasons: verdict.reasons,
       policyRevision: verdict.policyRevision,
+      ...(move !== undefined ? { tagMove: move } : {}),
     });
   }
-  if (verdict.decision === 'warn') core.log.warn({ upstream: route.upstream.name, repository: route.repository, digest: manifest.digest, reasons: verdict.reasons }, 'gate warning; serving');
+  if (verdict.decision === 'warn') core.log.warn({ upstream: upstream.name, repository, digest: manifest.digest, reasons: verdict.reasons }, 'gate warning; serving');
   return { ...manifest, verdict };
 }
-

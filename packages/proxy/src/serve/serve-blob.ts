@@ -18,7 +18,7 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   } catch (error) {
     throw new OciError(400, 'DIGEST_INVALID', (error as Error).message.slice(0, 300));
   }
-  const admission = await core.meta.getAdmission(core.gate.revision, route.upstream.name, route.repository, digest);
+  const admission = await core.meta.getAdmission(core.revisionFor(route.upstream), route.upstream.name, route.repository, digest);
   if (admission === undefined) {
     core.metrics.denied.inc({ reason: 'blob' });
     throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', {
@@ -42,7 +42,7 @@ async function openCached(core: ProxyCore, digest: string, size: number, range?:
   }
   core.retention.touch(digest);
   core.metrics.cache.inc({ kind: 'blob', result: 'hit' });
-  return createReadStream('', { fd: handle, ...(range ? { start: range.start, end: range.end } : {}) });
+  return createReadStream('', { fd: handle, highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
 }
 
 function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number): BlobFetch {
@@ -74,7 +74,7 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
       if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH') {
         core.metrics.integrityFailures.inc({ upstream: upstream.name, kind: 'blob' });
         core.log.error({ upstream: upstream.name, repository, digest, err: error }, 'upstream blob failed verification; not served, not cached');
-        await core.meta.audit({ type: 'blob-integrity', upstream: upstream.name, repository, digest, error: (error as Error).message }).catch(() => undefined);
+        await core.audit.record({ type: 'blob-integrity', upstream: upstream.name, repository, digest, reasons: [(error as Error).message.slice(0, 300)], error: (error as Error).message });
       } else {
         core.log.warn({ upstream: upstream.name, repository, digest, code }, 'blob fetch failed');
       }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import type { ProxyConfig } from '../config/types.js';
 import { BlobStore } from './blob-store.js';
-import { MetadataStore } from './metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
+import { openMetadataStore } from './open-metadata-store.js';
 import { Retention } from './retention.js';
 
 /** Tag resolutions older than this (or the tag TTL, if longer) are dropped by gc. */
@@ -32,8 +33,9 @@ export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: 
   const tempFilesRemoved = await blobs.open();
   let meta: MetadataStore;
   try {
-    meta = await MetadataStore.open(paths.meta);
+    meta = await openMetadataStore(config.store.metadata, paths.meta, config.dataDir);
   } catch (error) {
+    if (config.store.metadata.kind === 'redis') throw error;
     throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta} (is the proxy still running? stop it before gc)`, { cause: error });
   }
   try {

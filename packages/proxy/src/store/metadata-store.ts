@@ -1,5 +1,7 @@
-import { Level } from 'level';
+import type { AuditEvent } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
+
+export type { AuditEvent } from '../audit/event.js';
 
 /** A tag's last resolution. */
 export interface TagEntry {
@@ -7,6 +9,11 @@ export interface TagEntry {
   mediaType: string;
   /** Milliseconds since the epoch. */
   resolvedAt: number;
+  /**
+   * With pinTags: the digest this tag was last accepted at, when it now resolves to another one not yet accepted
+   * (absent when `digest` itself is accepted).
+   */
+  accepted?: string;
 }
 
 export interface CachedManifest {
@@ -31,139 +38,53 @@ export interface UpstreamHealth {
   error?: string;
 }
 
-export interface AuditEvent {
-  type: 'verdict' | 'tag-mutation' | 'blob-integrity' | 'stale-served';
-  at: number;
-  upstream?: string;
-  repository?: string;
-  [key: string]: unknown;
-}
-
-type Json = Record<string, unknown>;
-
-const key = (...parts: string[]) => JSON.stringify(parts);
-
 /**
- * Proxy metadata in `level`: tag resolutions, manifests, verdicts (keyed by policy revision), blob admissions per
- * repository, blob sizes and last access (for LRU), upstream health and the audit trail.
+ * Proxy metadata: tag resolutions, manifests, verdicts (keyed by policy revision), blob admissions per repository,
+ * blob sizes and last access (for LRU), upstream health and the audit trail. Implemented on `level` (one process,
+ * the default) and on Redis (several proxies sharing one store).
  */
-export class MetadataStore {
-  private seq = 0;
-
-  private constructor(private readonly db: Level<string, Json>) {}
-
-  static async open(location: string): Promise<MetadataStore> {
-    const db = new Level<string, Json>(location, { valueEncoding: 'json' });
-    await db.open();
-    return new MetadataStore(db);
-  }
-
-  private part(name: string) {
-    return this.db.sublevel<string, Json>(name, { valueEncoding: 'json' });
-  }
-
-  private async read<T>(name: string, k: string): Promise<T | undefined> {
-    return (await this.part(name).get(k)) as T | undefined;
-  }
-
-  getTag(upstream: string, repository: string, tag: string): Promise<TagEntry | undefined> {
-    return this.read('tag', key(upstream, repository, tag));
-  }
-
-  async putTag(upstream: string, repository: string, tag: string, entry: TagEntry): Promise<void> {
-    await this.part('tag').put(key(upstream, repository, tag), { ...entry });
-  }
-
-  async getManifest(upstream: string, repository: string, digest: string): Promise<CachedManifest | undefined> {
-    const value = await this.read<{ data: string; mediaType: string }>('manifest', key(upstream, repository, digest));
-    return value === undefined ? undefined : { bytes: new Uint8Array(Buffer.from(value.data, 'base64')), mediaType: value.mediaType };
-  }
-
-  async putManifest(upstream: string, repository: string, digest: string, manifest: CachedManifest): Promise<void> {
-    await this.part('manifest').put(key(upstream, repository, digest), { data: Buffer.from(manifest.bytes).toString('base64'), mediaType: manifest.mediaType });
-  }
-
-  getVerdict(revision: string, upstream: string, repository: string, digest: string): Promise<Verdict | undefined> {
-    return this.read('verdict', key(revision, upstream, repository, digest));
-  }
-
-  async putVerdict(revision: string, upstream: string, repository: string, digest: string, verdict: Verdict): Promise<void> {
-    await this.part('verdict').put(key(revision, upstream, repository, digest), { ...verdict });
-  }
-
+export interface MetadataStore {
+  /** `level` or `redis`, for logs and errors. */
+  readonly kind: string;
+  getTag(upstream: string, repository: string, tag: string): Promise<TagEntry | undefined>;
+  putTag(upstream: string, repository: string, tag: string, entry: TagEntry): Promise<void>;
+  getManifest(upstream: string, repository: string, digest: string): Promise<CachedManifest | undefined>;
+  putManifest(upstream: string, repository: string, digest: string, manifest: CachedManifest): Promise<void>;
+  getVerdict(revision: string, upstream: string, repository: string, digest: string): Promise<Verdict | undefined>;
+  putVerdict(revision: string, upstream: string, repository: string, digest: string, verdict: Verdict): Promise<void>;
   /** Records the blobs an allowed manifest references as admitted in its repository. */
-  async admitBlobs(revision: string, upstream: string, repository: string, manifest: string, blobs: { digest: string; size: number }[]): Promise<void> {
-    const part = this.part('admission');
-    await part.batch(blobs.map((b) => ({ type: 'put' as const, key: key(revision, upstream, repository, b.digest), value: { size: b.size, manifest } })));
-  }
-
-  getAdmission(revision: string, upstream: string, repository: string, digest: string): Promise<Admission | undefined> {
-    return this.read('admission', key(revision, upstream, repository, digest));
-  }
-
-  /** Records that an allowed index lists these manifests (the gate sees them as `parents`). */
-  async addParent(revision: string, upstream: string, repository: string, children: string[], parent: string): Promise<void> {
-    const part = this.part('parent');
-    for (const child of children) {
-      const k = key(revision, upstream, repository, child);
-      const current = ((await part.get(k)) as { parents?: string[] } | undefined)?.parents ?? [];
-      if (!current.includes(parent)) await part.put(k, { parents: [...current, parent].slice(-16) });
-    }
-  }
-
-  async getParents(revision: string, upstream: string, repository: string, digest: string): Promise<string[]> {
-    return (await this.read<{ parents: string[] }>('parent', key(revision, upstream, repository, digest)))?.parents ?? [];
-  }
-
-  getBlob(digest: string): Promise<BlobEntry | undefined> {
-    return this.read('blob', digest);
-  }
-
-  async putBlob(digest: string, entry: BlobEntry): Promise<void> {
-    await this.part('blob').put(digest, { ...entry });
-  }
-
-  async deleteBlob(digest: string): Promise<void> {
-    await this.part('blob').del(digest);
-  }
-
-  async listBlobs(): Promise<Map<string, BlobEntry>> {
-    const out = new Map<string, BlobEntry>();
-    for await (const [k, v] of this.part('blob').iterator()) out.set(k, v as unknown as BlobEntry);
-    return out;
-  }
-
-  async putHealth(upstream: string, health: UpstreamHealth): Promise<void> {
-    await this.part('health').put(upstream, { ...health });
-  }
-
-  getHealth(upstream: string): Promise<UpstreamHealth | undefined> {
-    return this.read('health', upstream);
-  }
-
-  async audit(event: Omit<AuditEvent, 'at'>): Promise<void> {
-    const at = Date.now();
-    const k = `${String(at).padStart(15, '0')}-${String(this.seq++ % 1e6).padStart(6, '0')}`;
-    await this.part('audit').put(k, { ...event, at });
-  }
-
-  /** The newest audit events first. */
-  async listAudit(limit = 100): Promise<AuditEvent[]> {
-    const out: AuditEvent[] = [];
-    for await (const [, v] of this.part('audit').iterator({ reverse: true, limit })) out.push(v as unknown as AuditEvent);
-    return out;
-  }
-
-  /** Removes tag entries resolved before `before` (gc). */
-  async pruneTags(before: number): Promise<number> {
-    const part = this.part('tag');
-    const stale: string[] = [];
-    for await (const [k, v] of part.iterator()) if ((v as unknown as TagEntry).resolvedAt < before) stale.push(k);
-    await part.batch(stale.map((k) => ({ type: 'del' as const, key: k })));
-    return stale.length;
-  }
-
-  async close(): Promise<void> {
-    await this.db.close();
-  }
+  admitBlobs(revision: string, upstream: string, repository: string, manifest: string, blobs: { digest: string; size: number }[]): Promise<void>;
+  getAdmission(revision: string, upstream: string, repository: string, digest: string): Promise<Admission | undefined>;
+  /** Records that an allowed index lists these manifests (the gate sees them as `parents`; at most 16 kept). */
+  addParent(revision: string, upstream: string, repository: string, children: string[], parent: string): Promise<void>;
+  getParents(revision: string, upstream: string, repository: string, digest: string): Promise<string[]>;
+  getBlob(digest: string): Promise<BlobEntry | undefined>;
+  putBlob(digest: string, entry: BlobEntry): Promise<void>;
+  deleteBlob(digest: string): Promise<void>;
+  listBlobs(): Promise<Map<string, BlobEntry>>;
+  putHealth(upstream: string, health: UpstreamHealth): Promise<void>;
+  getHealth(upstream: string): Promise<UpstreamHealth | undefined>;
+  /** Appends an audit event stamped with the current time; returns the stored event. */
+  audit(event: Omit<AuditEvent, 'at'>): Promise<AuditEvent>;
+  /** The newest audit events first, at most `limit`, none older than `since`. */
+  listAudit(limit?: number, options?: { since?: number }): Promise<AuditEvent[]>;
+  /** Every audit event newest first, none older than `since` (read lazily, in pages). */
+  scanAudit(options?: { since?: number }): AsyncIterable<AuditEvent>;
+  /** Removes tag entries resolved before `before` (gc); returns how many. */
+  pruneTags(before: number): Promise<number>;
+  close(): Promise<void>;
 }
+
+/** Keys of composite records: JSON arrays, so no component can forge a separator. */
+export const metaKey = (...parts: string[]): string => JSON.stringify(parts);
+
+/** The sort key of an audit event: zero-padded time then a sequence number. */
+export function auditKey(at: number, seq: number): string {
+  return `${String(at).padStart(15, '0')}-${String(seq % 1e6).padStart(6, '0')}`;
+}
+
+/** Fills in `at` and `time`. */
+export function stampAudit(event: Omit<AuditEvent, 'at'>, at = Date.now()): AuditEvent {
+  return { ...event, at, time: new Date(at).toISOString() } as AuditEvent;
+}
+

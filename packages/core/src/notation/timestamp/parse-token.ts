@@ -23,24 +23,36 @@ function invalid(message: string): TollgateError {
   return new TollgateError('SIGNATURE_INVALID', `the timestamp countersignature ${message}`);
 }
 
-/** The original bytes of the signer's [0] signed attributes, taken from the token itself (never re-encoded). */
-function rawSignedAttributes(token: Buffer): Buffer {
+interface RawParts {
+  /** DER of each certificate in the SignedData `certificates` set, as received. */
+  certificates: Buffer[];
+  /** The signer's [0] signed attributes re-tagged as SET OF. */
+  signedAttributes: Buffer;
+}
+
+/**
+ * The parts whose exact bytes matter, taken from the token itself with asn1js (never re-encoded): a lenient parser
+ * followed by re-serialisation would turn a tampered encoding back into the signed one.
+ */
+function rawParts(token: Buffer): RawParts {
   const parsed = asn1js.fromBER(new Uint8Array(token));
   if (parsed.offset === -1 || parsed.offset !== token.length) throw invalid('is not a single DER structure');
   const children = (node: asn1js.AsnType | undefined): asn1js.AsnType[] => {
-    const block = (node as asn1js.BaseBlock<asn1js.ValueBlock> & { valueBlock: { value?: unknown } } | undefined)?.valueBlock?.value;
-    return Array.isArray(block) ? (block as asn1js.AsnType[]) : [];
+    const value = (node as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
+    return Array.isArray(value) ? (value as asn1js.AsnType[]) : [];
   };
   const explicit = children(parsed.result)[1];
-  const signedData = children(explicit)[0];
-  const parts = children(signedData);
-  const signerInfos = parts[parts.length - 1];
-  const signerInfo = children(signerInfos)[0];
+  const parts = children(children(explicit)[0]);
+  const certificateSet = parts.find((c) => c.idBlock.tagClass === 3 && c.idBlock.tagNumber === 0);
+  const certificates = children(certificateSet)
+    .filter((c) => c.idBlock.tagClass === 1 && c.idBlock.tagNumber === 16)
+    .map((c) => Buffer.from(c.valueBeforeDecodeView));
+  const signerInfo = children(parts[parts.length - 1])[0];
   const attrs = children(signerInfo).find((c) => c.idBlock.tagClass === 3 && c.idBlock.tagNumber === 0);
   if (attrs === undefined) throw invalid('has no signed attributes; RFC 3161 requires them');
-  const bytes = Buffer.from(attrs.valueBeforeDecodeView);
-  bytes[0] = 0x31; // [0] IMPLICIT → SET OF, as the signature covers it
-  return bytes;
+  const signedAttributes = Buffer.from(attrs.valueBeforeDecodeView);
+  signedAttributes[0] = 0x31; // [0] IMPLICIT → SET OF, as the signature covers it
+  return { certificates, signedAttributes };
 }
 
 /** Decodes a TimeStampToken (DER ContentInfo) with @peculiar/asn1-cms and @peculiar/asn1-tsp. */
@@ -52,6 +64,10 @@ export function parseTimestampToken(token: Buffer): TimestampToken {
     const contentInfo = AsnConvert.parse(token, ContentInfo);
     if (contentInfo.contentType !== ID_SIGNED_DATA) throw invalid(`has content type ${contentInfo.contentType}, not CMS SignedData`);
     signedData = AsnConvert.parse(contentInfo.content, SignedData);
+    // DER only: re-encoding must give back the very bytes, so no lenient variant of a token verifies.
+    if (!Buffer.from(AsnConvert.serialize(contentInfo)).equals(token) || !Buffer.from(AsnConvert.serialize(signedData)).equals(Buffer.from(contentInfo.content))) {
+      throw invalid('is not DER-encoded (re-encoding it changes its bytes); RFC 3161 tokens are DER');
+    }
     if (signedData.encapContentInfo.eContentType !== ID_CT_TSTINFO) throw invalid('does not encapsulate a TSTInfo');
     const content = signedData.encapContentInfo.eContent;
     const raw = content?.single?.buffer ?? content?.any;
@@ -63,21 +79,14 @@ export function parseTimestampToken(token: Buffer): TimestampToken {
     throw invalid(`cannot be decoded as an RFC 3161 token (${error instanceof Error ? error.message : String(error)})`);
   }
   if (signedData.signerInfos.length !== 1) throw invalid(`has ${signedData.signerInfos.length} signers; exactly one is required`);
-  const certificates: X509Certificate[] = [];
-  for (const choice of signedData.certificates ?? []) {
-    if (choice.certificate === undefined) continue;
-    if (certificates.length >= 16) throw invalid('carries more than 16 certificates');
+  const raw = rawParts(token);
+  if (raw.certificates.length > 16) throw invalid('carries more than 16 certificates');
+  const certificates = raw.certificates.map((der) => {
     try {
-      certificates.push(new X509Certificate(Buffer.from(AsnConvert.serialize(choice.certificate))));
+      return new X509Certificate(der);
     } catch (error) {
       throw invalid(`carries a certificate that cannot be decoded (${error instanceof Error ? error.message : String(error)})`);
     }
-  }
-  return {
-    tstInfo,
-    tstInfoDer,
-    signerInfo: signedData.signerInfos[0]!,
-    signedAttributesDer: rawSignedAttributes(token),
-    certificates,
-  };
+  });
+  return { tstInfo, tstInfoDer, signerInfo: signedData.signerInfos[0]!, signedAttributesDer: raw.signedAttributes, certificates };
 }

@@ -1,5 +1,6 @@
 import { MediaType } from '@tollgate/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { ChallengeError } from '../../auth/client-auth.js';
 import { parseV2Path, type V2Target } from '../../routing/parse-path.js';
 import { selectUpstream, type UpstreamRoute } from '../../routing/select-upstream.js';
 import type { ProxyCore } from '../../serve/proxy-core.js';
@@ -41,13 +42,20 @@ function route(core: ProxyCore, name: string, ns: string | undefined, reply: Fas
     throw new OciError(404, 'NAME_UNKNOWN', result.message);
   }
   if (ns !== undefined) reply.header('oci-namespace', ns);
+  const identity = reply.request.tollgateIdentity ?? 'anonymous';
+  if (!core.auth.allows(identity, result.upstream.name, result.repository)) {
+    core.metrics.authFailures.inc({ reason: 'access' });
+    core.metrics.denied.inc({ reason: 'access' });
+    void core.audit.record({ type: 'access', client: reply.request.ip, identity, upstream: result.upstream.name, repository: result.repository, verdict: 'deny', rule: 'access', reasons: [`${identity} may not pull ${result.upstream.name}/${result.repository}`] });
+    throw new OciError(403, 'DENIED', 'requested access to the resource is denied', { reason: `${identity.slice(0, 256)} may not pull this repository (auth.access)` });
+  }
   return result;
 }
 
 async function manifest(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'manifest' }>, ns?: string) {
   checkReference(target.reference);
   const r = route(core, target.name, ns, reply);
-  const m = await resolveManifest(core, r, target.reference);
+  const m = await resolveManifest(core, r, target.reference, { client: request.ip, identity: request.tollgateIdentity ?? 'anonymous' });
   reply.header('content-type', m.mediaType).header('docker-content-digest', m.digest).header('content-length', m.bytes.byteLength);
   if (m.verdict.decision === 'warn') reply.header('x-tollgate-warning', m.verdict.reasons.join('; ').replace(/[^\x20-\x7e]/g, '?').slice(0, 500));
   return reply.send(request.method === 'HEAD' ? undefined : Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength));
@@ -103,6 +111,18 @@ async function referrers(core: ProxyCore, request: FastifyRequest, reply: Fastif
   return reply.header('content-type', MediaType.OciIndex).send(Buffer.from(JSON.stringify(body)));
 }
 
+async function authenticate(core: ProxyCore, request: FastifyRequest, name: string | undefined) {
+  try {
+    return await core.auth.authenticate(request, name);
+  } catch (error) {
+    if (error instanceof ChallengeError && error.audit !== undefined) {
+      core.metrics.authFailures.inc({ reason: error.audit.reason.startsWith('token scope') ? 'scope' : core.auth.mode === 'token' ? 'token' : 'credentials' });
+      await core.audit.record({ type: 'access', client: request.ip, identity: error.audit.identity, verdict: 'deny', rule: 'authentication', reasons: [error.audit.reason], ...(name !== undefined ? { repository: name.slice(0, 256) } : {}) });
+    }
+    throw error;
+  }
+}
+
 /** The OCI distribution pull API under /v2/. Push and delete answer UNSUPPORTED. */
 export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
   app.addHook('onSend', async (request, reply) => {
@@ -115,6 +135,8 @@ export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
     request.tollgateKind = target.kind;
     const ns = firstQuery(request.query, 'ns');
     try {
+      const client = await authenticate(core, request, 'name' in target && target.kind !== 'invalid-name' ? target.name : undefined);
+      request.tollgateIdentity = client.identity;
       switch (target.kind) {
         case 'ping':
           return reply.header('content-type', 'application/json').send('{}');

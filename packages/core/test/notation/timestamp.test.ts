@@ -1,0 +1,58 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { createHash } from 'node:crypto';
+import { isTollgateError, verifyTimestampToken } from '@tollgate/core';
+import { envelopeJson, fixtureCert } from './fixtures.js';
+
+const stamped = envelopeJson('jwsWithTimestamp.sig');
+const token = Buffer.from(stamped.header['io.cncf.notary.timestampSignature'] as string, 'base64');
+const signature = Buffer.from(stamped.signature, 'base64url');
+const roots = [fixtureCert('tsa-globalsignRoot.cer')];
+
+describe('verifyTimestampToken (RFC 3161)', () => {
+  it('verifies notation-go\'s GlobalSign countersignature: genTime, accuracy, TSA chain', () => {
+    expect(createHash('sha256').update(signature).digest('hex')).toMatch(/^6953f295/);
+    const ts = verifyTimestampToken(token, signature, roots);
+    expect(ts.genTime.toISOString()).toBe('2024-06-18T06:29:37.000Z');
+    expect(ts.upper.getTime() - ts.lower.getTime()).toBe(2000); // accuracy: 1 s either side
+    expect(ts.chain).toHaveLength(3);
+    expect(ts.tsa).toMatch(/Globalsign TSA/i);
+  });
+
+  it('refuses another signature, no roots, and the wrong root', () => {
+    expect(() => verifyTimestampToken(token, Buffer.from('another signature'), roots)).toThrow(/message imprint mismatch/);
+    expect(() => verifyTimestampToken(token, signature, [])).toThrow(/no TSA roots/);
+    expect(() => verifyTimestampToken(token, signature, [fixtureCert('NotationTestRoot.pem')])).toThrow(/does not chain to a trusted TSA root/);
+  });
+
+  it('fuzz: truncations and random bytes only raise TollgateErrors', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), fc.nat({ max: token.length - 1 }).map((n) => token.subarray(0, n))), (bytes) => {
+        try {
+          verifyTimestampToken(Buffer.from(bytes), signature, roots);
+          expect.unreachable('a damaged token verified');
+        } catch (error) {
+          expect(isTollgateError(error)).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 3161 },
+    );
+  });
+
+  it('fuzz: one changed byte of the token never verifies silently', () => {
+    fc.assert(
+      fc.property(fc.nat({ max: token.length - 1 }), fc.integer({ min: 1, max: 255 }), (at, delta) => {
+        const copy = Buffer.from(token);
+        copy[at] = (copy[at]! + delta) & 0xff;
+        try {
+          const ts = verifyTimestampToken(copy, signature, roots);
+          // only bytes outside what is signed may change (unsigned attributes, certificates other than the chain)
+          expect(ts.genTime.toISOString()).toBe('2024-06-18T06:29:37.000Z');
+        } catch (error) {
+          expect(isTollgateError(error)).toBe(true);
+        }
+      }),
+      { numRuns: 300, seed: 5652 },
+    );
+  });
+});

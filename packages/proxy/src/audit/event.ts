@@ -1,0 +1,48 @@
+/** A tag seen resolving to a new digest: `from` is the digest it was accepted at, `to` what it resolves to now. */
+export interface TagMove {
+  tag: string;
+  from: string;
+  to: string;
+}
+
+/**
+ * One audit event. `verdict` events are written once per manifest decision (served or refused, from a cached verdict
+ * or a fresh one); `tag-mutation`, `blob-integrity` and `access` events record what they name. Never a credential:
+ * `identity` is a user name (or `anonymous`).
+ */
+export interface AuditEvent {
+  type: 'verdict' | 'tag-mutation' | 'blob-integrity' | 'stale-served' | 'access';
+  /** Milliseconds since the epoch (the store's sort key). */
+  at: number;
+  /** The same instant as RFC 3339. */
+  time?: string;
+  /** The client's address. */
+  client?: string;
+  /** The authenticated user name, or `anonymous`. */
+  identity?: string;
+  upstream?: string;
+  repository?: string;
+  reference?: string;
+  digest?: string;
+  verdict?: 'allow' | 'deny' | 'warn';
+  rule?: string;
+  reasons?: string[];
+  policyRevision?: string;
+  /** The enforcement mode the decision was made in. */
+  mode?: 'enforce' | 'warn';
+  /** The verdict came from the verdict cache (the gate was not asked again). */
+  cached?: boolean;
+  tagMove?: TagMove;
+  [key: string]: unknown;
+}
+
+/** What `tollgate audit` and the stores filter on. */
+export interface AuditQuery {
+  /** Only events at or after this time (ms since the epoch). */
+  since?: number;
+  /** Only events for images matching this glob over `<upstream>/<repository>` (also matched against `<repository>`). */
+  image?: string;
+  verdict?: 'allow' | 'deny' | 'warn';
+  /** At most this many events (the newest); default 1000. */
+  limit?: number;
+}

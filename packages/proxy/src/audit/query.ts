@@ -1,0 +1,121 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { TollgateError } from '@tollgate/core';
+import picomatch from 'picomatch';
+import type { ProxyConfig } from '../config/types.js';
+import { storePaths } from '../store/gc.js';
+import type { MetadataStore } from '../store/metadata-store.js';
+import { openMetadataStore } from '../store/open-metadata-store.js';
+import type { AuditEvent, AuditQuery } from './event.js';
+
+export const DEFAULT_AUDIT_LIMIT = 1000;
+/** Audit lines longer than this are not events the proxy wrote. */
+const MAX_LINE = 1024 * 1024;
+const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
+
+/** `--since`: a duration back from now (`90s`, `15m`, `2h`, `7d`, `1h30m`) or an RFC 3339 time. Returns ms since the epoch. */
+export function parseSince(value: string, now = Date.now()): number {
+  const text = value.trim();
+  if (/^(\d{1,6}[smhdw])+$/.test(text)) {
+    let ms = 0;
+    for (const [, n, unit] of text.matchAll(/(\d{1,6})([smhdw])/g)) ms += Number(n) * UNITS[unit!]!;
+    return now - ms;
+  }
+  if (/^\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?([Zz]|[+-]\d\d:\d\d))?$/.test(text)) {
+    const at = Date.parse(text);
+    if (Number.isFinite(at)) return at;
+  }
+  throw new TollgateError('USAGE', `--since ${JSON.stringify(value.slice(0, 60))} is neither a duration (30m, 2h, 7d) nor an RFC 3339 time (2025-01-31T12:00:00Z)`);
+}
+
+/** Whether an event passes the filters (time, image glob, verdict). */
+export function auditMatcher(query: AuditQuery): (event: AuditEvent) => boolean {
+  const glob = query.image !== undefined ? picomatch(query.image, { dot: true }) : undefined;
+  return (event) => {
+    if (query.since !== undefined && !(event.at >= query.since)) return false;
+    if (query.verdict !== undefined && event.verdict !== query.verdict) return false;
+    if (glob !== undefined) {
+      const repository = event.repository;
+      if (typeof repository !== 'string') return false;
+      const names = event.upstream !== undefined ? [`${event.upstream}/${repository}`, repository] : [repository];
+      const candidates = [...names];
+      for (const n of names) {
+        if (typeof event.digest === 'string') candidates.push(`${n}@${event.digest}`);
+        if (typeof event.reference === 'string' && !event.reference.includes(':')) candidates.push(`${n}:${event.reference}`);
+      }
+      if (!candidates.some((c) => glob(c))) return false;
+    }
+    return true;
+  };
+}
+
+/** The newest `limit` matching events from a store, oldest first. */
+export async function queryAuditStore(meta: MetadataStore, query: AuditQuery): Promise<AuditEvent[]> {
+  const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
+  const match = auditMatcher(query);
+  const out: AuditEvent[] = [];
+  for await (const event of meta.scanAudit(query.since !== undefined ? { since: query.since } : {})) {
+    if (out.length >= limit) break;
+    if (match(event)) out.push(event);
+  }
+  return out.reverse();
+}
+
+/** The newest `limit` matching events of a JSON-lines audit file (read as a stream), oldest first. */
+export async function queryAuditFile(file: string, query: AuditQuery): Promise<AuditEvent[]> {
+  try {
+    await stat(file);
+  } catch {
+    throw new TollgateError('NOT_FOUND', `cannot read the audit file ${file}; check audit.file in the proxy config`);
+  }
+  const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
+  const match = auditMatcher(query);
+  const out: AuditEvent[] = [];
+  const lines = createInterface({ input: createReadStream(file, { encoding: 'utf8' }), crlfDelay: Infinity });
+  for await (const line of lines) {
+    if (line.length === 0 || line.length > MAX_LINE) continue;
+    let event: AuditEvent;
+    try {
+      event = JSON.parse(line) as AuditEvent;
+    } catch {
+      continue; // a torn last line after a crash
+    }
+    if (typeof event !== 'object' || event === null || typeof event.at !== 'number' || !match(event)) continue;
+    out.push(event);
+    if (out.length > limit) out.shift();
+  }
+  return out;
+}
+
+/**
+ * Reads the audit trail of a proxy: from its metadata store, or — when the level store is held by the running
+ * proxy — from its `audit.file`. Events come oldest first.
+ */
+export async function queryAudit(config: ProxyConfig, query: AuditQuery): Promise<{ events: AuditEvent[]; source: string }> {
+  const paths = storePaths(config.dataDir);
+  if (config.store.metadata.kind === 'level') {
+    try {
+      await stat(paths.meta);
+    } catch {
+      throw new TollgateError('NOT_FOUND', `no proxy metadata in ${paths.meta}; check --data (the proxy's dataDir)`);
+    }
+  }
+  let meta: MetadataStore;
+  try {
+    meta = await openMetadataStore(config.store.metadata, paths.meta, config.dataDir);
+  } catch (error) {
+    if (config.store.metadata.kind === 'level' && config.audit.file !== undefined) {
+      return { events: await queryAuditFile(config.audit.file, query), source: config.audit.file };
+    }
+    if (config.store.metadata.kind === 'level') {
+      throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta}: a running proxy holds it (level allows one process); configure audit.file (a JSON-lines copy) or stop the proxy`, { cause: error });
+    }
+    throw error;
+  }
+  try {
+    return { events: await queryAuditStore(meta, query), source: meta.kind === 'level' ? paths.meta : 'redis' };
+  } finally {
+    await meta.close();
+  }
+}

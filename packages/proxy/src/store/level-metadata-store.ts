@@ -1,0 +1,136 @@
+import { Level } from 'level';
+import type { Verdict } from '../gate/types.js';
+import { auditKey, metaKey, stampAudit, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+
+type Json = Record<string, unknown>;
+const key = metaKey;
+
+/** The metadata store in `level` (`<dataDir>/meta`): fast, embedded, one process at a time. */
+export class LevelMetadataStore implements MetadataStore {
+  readonly kind = 'level';
+  private seq = 0;
+
+  private constructor(private readonly db: Level<string, Json>) {}
+
+  static async open(location: string): Promise<LevelMetadataStore> {
+    const db = new Level<string, Json>(location, { valueEncoding: 'json' });
+    await db.open();
+    return new LevelMetadataStore(db);
+  }
+
+  private part(name: string) {
+    return this.db.sublevel<string, Json>(name, { valueEncoding: 'json' });
+  }
+
+  private async read<T>(name: string, k: string): Promise<T | undefined> {
+    return (await this.part(name).get(k)) as T | undefined;
+  }
+
+  getTag(upstream: string, repository: string, tag: string): Promise<TagEntry | undefined> {
+    return this.read('tag', key(upstream, repository, tag));
+  }
+
+  async putTag(upstream: string, repository: string, tag: string, entry: TagEntry): Promise<void> {
+    await this.part('tag').put(key(upstream, repository, tag), { ...entry });
+  }
+
+  async getManifest(upstream: string, repository: string, digest: string): Promise<CachedManifest | undefined> {
+    const value = await this.read<{ data: string; mediaType: string }>('manifest', key(upstream, repository, digest));
+    return value === undefined ? undefined : { bytes: new Uint8Array(Buffer.from(value.data, 'base64')), mediaType: value.mediaType };
+  }
+
+  async putManifest(upstream: string, repository: string, digest: string, manifest: CachedManifest): Promise<void> {
+    await this.part('manifest').put(key(upstream, repository, digest), { data: Buffer.from(manifest.bytes).toString('base64'), mediaType: manifest.mediaType });
+  }
+
+  getVerdict(revision: string, upstream: string, repository: string, digest: string): Promise<Verdict | undefined> {
+    return this.read('verdict', key(revision, upstream, repository, digest));
+  }
+
+  async putVerdict(revision: string, upstream: string, repository: string, digest: string, verdict: Verdict): Promise<void> {
+    await this.part('verdict').put(key(revision, upstream, repository, digest), { ...verdict });
+  }
+
+  /** Records the blobs an allowed manifest references as admitted in its repository. */
+  async admitBlobs(revision: string, upstream: string, repository: string, manifest: string, blobs: { digest: string; size: number }[]): Promise<void> {
+    const part = this.part('admission');
+    await part.batch(blobs.map((b) => ({ type: 'put' as const, key: key(revision, upstream, repository, b.digest), value: { size: b.size, manifest } })));
+  }
+
+  getAdmission(revision: string, upstream: string, repository: string, digest: string): Promise<Admission | undefined> {
+    return this.read('admission', key(revision, upstream, repository, digest));
+  }
+
+  /** Records that an allowed index lists these manifests (the gate sees them as `parents`). */
+  async addParent(revision: string, upstream: string, repository: string, children: string[], parent: string): Promise<void> {
+    const part = this.part('parent');
+    for (const child of children) {
+      const k = key(revision, upstream, repository, child);
+      const current = ((await part.get(k)) as { parents?: string[] } | undefined)?.parents ?? [];
+      if (!current.includes(parent)) await part.put(k, { parents: [...current, parent].slice(-16) });
+    }
+  }
+
+  async getParents(revision: string, upstream: string, repository: string, digest: string): Promise<string[]> {
+    return (await this.read<{ parents: string[] }>('parent', key(revision, upstream, repository, digest)))?.parents ?? [];
+  }
+
+  getBlob(digest: string): Promise<BlobEntry | undefined> {
+    return this.read('blob', digest);
+  }
+
+  async putBlob(digest: string, entry: BlobEntry): Promise<void> {
+    await this.part('blob').put(digest, { ...entry });
+  }
+
+  async deleteBlob(digest: string): Promise<void> {
+    await this.part('blob').del(digest);
+  }
+
+  async listBlobs(): Promise<Map<string, BlobEntry>> {
+    const out = new Map<string, BlobEntry>();
+    for await (const [k, v] of this.part('blob').iterator()) out.set(k, v as unknown as BlobEntry);
+    return out;
+  }
+
+  async putHealth(upstream: string, health: UpstreamHealth): Promise<void> {
+    await this.part('health').put(upstream, { ...health });
+  }
+
+  getHealth(upstream: string): Promise<UpstreamHealth | undefined> {
+    return this.read('health', upstream);
+  }
+
+  async audit(event: Omit<AuditEvent, 'at'>): Promise<AuditEvent> {
+    const stamped = stampAudit(event);
+    await this.part('audit').put(auditKey(stamped.at, this.seq++), stamped as Json);
+    return stamped;
+  }
+
+  async listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
+    const out: AuditEvent[] = [];
+    for await (const event of this.scanAudit(options)) {
+      if (out.length >= limit) break;
+      out.push(event);
+    }
+    return out;
+  }
+
+  async *scanAudit(options: { since?: number } = {}): AsyncIterable<AuditEvent> {
+    const range = options.since !== undefined ? { gte: auditKey(Math.max(0, options.since), 0) } : {};
+    for await (const [, v] of this.part('audit').iterator({ reverse: true, ...range })) yield v as unknown as AuditEvent;
+  }
+
+  /** Removes tag entries resolved before `before` (gc). */
+  async pruneTags(before: number): Promise<number> {
+    const part = this.part('tag');
+    const stale: string[] = [];
+    for await (const [k, v] of part.iterator()) if ((v as unknown as TagEntry).resolvedAt < before) stale.push(k);
+    await part.batch(stale.map((k) => ({ type: 'del' as const, key: k })));
+    return stale.length;
+  }
+
+  async close(): Promise<void> {
+    await this.db.close();
+  }
+}
