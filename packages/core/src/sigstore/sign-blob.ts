@@ -3,7 +3,12 @@ import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, type SerializedBundle } from '@sig
 import type { Signer, Witness } from '@sigstore/sign';
 
 /** @sigstore/sign pulls in npm's whole fetch stack: load it only when something is signed. */
-type SigstoreSign = typeof import('@sigstore/sign');
+export type SigstoreSign = typeof import('@sigstore/sign');
+
+/** Loads @sigstore/sign (cached by the module system after the first call). */
+export function loadSigstoreSign(): Promise<SigstoreSign> {
+  return import('@sigstore/sign');
+}
 import { TollgateError } from '../errors/tollgate-error.js';
 import { publicVerificationKey } from '../keys/public-key.js';
 import { signMessage } from '../keys/sign.js';
@@ -40,18 +45,23 @@ export interface KeylessSignBlobOptions extends SignBlobWitnessOptions {
  * Built with @sigstore/sign's MessageSignatureBundleBuilder; the keyed signer is ours (cosign key formats).
  */
 export async function signBlob(artifact: Uint8Array, options: KeyedSignBlobOptions | KeylessSignBlobOptions): Promise<SerializedBundle> {
-  const sign = await import('@sigstore/sign');
+  const sign = await loadSigstoreSign();
   const signer = 'key' in options ? keyedSigner(options.key) : keylessSigner(sign, options);
   const builder = new sign.MessageSignatureBundleBuilder({ signer, witnesses: witnesses(sign, options) });
   try {
     const bundle = await builder.create({ data: Buffer.from(artifact.buffer, artifact.byteOffset, artifact.byteLength) });
     return toV03(bundleToJSON(bundle));
   } catch (error) {
-    if (error instanceof TollgateError) throw error;
-    const cause = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
-    const inner = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
-    throw new TollgateError('NETWORK_ERROR', `signing failed: ${cause}${inner}; check the Fulcio/Rekor/TSA URLs and the identity token`, { cause: error });
+    throw signingFailed(error);
   }
+}
+
+/** What went wrong talking to Fulcio, Rekor or the TSA, as one line that says what to check. */
+export function signingFailed(error: unknown): TollgateError {
+  if (error instanceof TollgateError) return error;
+  const cause = error instanceof Error ? `${(error as { code?: string }).code ?? error.name}: ${error.message}` : String(error);
+  const inner = error instanceof Error && error.cause instanceof Error ? ` (${error.cause.message})` : '';
+  return new TollgateError('NETWORK_ERROR', `signing failed: ${cause}${inner}; check the Fulcio/Rekor/TSA URLs and the identity token`, { cause: error });
 }
 
 /**
@@ -84,7 +94,7 @@ export function keyedSigner(key: PrivateSigningKey): Signer {
   };
 }
 
-function keylessSigner(sign: SigstoreSign, options: KeylessSignBlobOptions): Signer {
+export function keylessSigner(sign: SigstoreSign, options: KeylessSignBlobOptions): Signer {
   if (!options.identityToken) throw new TollgateError('USAGE', 'keyless signing needs an OIDC identity token (--identity-token)');
   return new sign.FulcioSigner({
     fulcioBaseURL: options.fulcioUrl,
@@ -94,11 +104,12 @@ function keylessSigner(sign: SigstoreSign, options: KeylessSignBlobOptions): Sig
   });
 }
 
-function witnesses(sign: SigstoreSign, options: SignBlobWitnessOptions): Witness[] {
+/** The Rekor (v1) and TSA witnesses asked for; DSSE statements are logged as `intoto` unless told otherwise. */
+export function witnesses(sign: SigstoreSign, options: SignBlobWitnessOptions, rekorEntryType?: 'intoto' | 'dsse'): Witness[] {
   const list: Witness[] = [];
   const timeout = options.timeoutMs ?? 30_000;
   if (options.tlogUpload !== false && options.rekorUrl) {
-    list.push(new sign.RekorWitness({ rekorBaseURL: options.rekorUrl, fetchOnConflict: true, timeout, retry: 0, majorApiVersion: 1 }));
+    list.push(new sign.RekorWitness({ rekorBaseURL: options.rekorUrl, ...(rekorEntryType ? { entryType: rekorEntryType } : {}), fetchOnConflict: true, timeout, retry: 0, majorApiVersion: 1 }));
   }
   if (options.tsaUrl) list.push(new sign.TSAWitness({ tsaBaseURL: options.tsaUrl, timeout, retry: 0 }));
   return list;
