@@ -110,3 +110,8 @@ export { verifyOne, type Wanted } from './signing/verify/verify-one.js';
 export * from './signing/verify/verify-image-signatures.js';
 export * from './signing/verify/verify-image.js';
 export * from './notation/index.js';
+export * from './policy/verifier/create-signature-verifier.js';
+export * from './policy/verifier/signature-location.js';
+export * from './policy/verifier/layout-signature-reader.js';
+export * from './policy/verifier/layout-signature-writer.js';
+export { signerId } from './policy/verifier/authority-trust.js';

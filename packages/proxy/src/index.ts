@@ -17,3 +17,5 @@ export type { MetadataStore, TagEntry, CachedManifest, Admission, BlobEntry, Ups
 export { LevelMetadataStore } from './store/level-metadata-store.js';
 export { openMetadataStore } from './store/open-metadata-store.js';
 export { verdictVerifies } from './serve/resolve-manifest.js';
+export { policyGate, type PolicyGateOptions } from './gate/policy-gate.js';
+export { loadGate, registryOf } from './gate/from-config.js';

@@ -1,17 +1,22 @@
 import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
+  createSignatureVerifier,
   defaultDataDir,
   evaluatePolicy,
   LayerIndexStore,
   lintPolicy,
   loadPolicyFile,
+  loadTrustedRoot,
   MAX_POLICY_BYTES,
+  MAX_TRUSTED_ROOT_BYTES,
   openImage,
   parseReference,
   parseTransportReference,
   policyImageFrom,
+  signatureLocationOf,
   TollgateError,
+  type TrustedRoot,
   type PolicyLintResult,
   type PolicyVerdict,
 } from '@tollgate/core';
@@ -22,9 +27,6 @@ import { writeJson, writeOut } from '../output/write.js';
 import { ExitCode } from '../exit-codes.js';
 import { withStatus } from '../run-status.js';
 
-/** What this build wires for signatures: nothing yet (image signature discovery lands later), so it says so. */
-const VERIFIER_NOTE = 'image signature verification is not available yet in this build: rules with authorities or attestations deny';
-
 interface CheckFlags extends RegistryFlags {
   policy: string;
   json: boolean;
@@ -32,6 +34,7 @@ interface CheckFlags extends RegistryFlags {
   name?: string;
   data?: string;
   cache: boolean;
+  trustedRoot?: string;
 }
 
 export function policyCommand(): Command {
@@ -82,13 +85,17 @@ function checkCommand(): Command {
     .requiredOption('--policy <file>', 'policy file (YAML)')
     .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app)')
     .option('--no-cache', 'do not read or write the layer index cache')
+    .option('--trusted-root <file>', 'Sigstore trusted root JSON (Fulcio, Rekor, CT logs, TSAs) for keyless and logged signatures (default: the public-good root embedded in tollgate)')
     .addHelpText('after', `
-Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read (nothing is allowed).
+Signatures and attestations are read from beside the image: the registry's referrers API or sha256-<hex> tag
+(and cosign's legacy .sig/.att tags), or the sha256-<hex> tags of an OCI layout. docker-archive: images carry
+none, so rules with authorities deny them. Cosign keys, keyless identities and notation trust stores are verified.
 
-Note: ${VERIFIER_NOTE}.
+Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read (nothing is allowed).
 
 Examples:
   tollgate policy check localhost:5000/team/app:1 --policy policy.yaml
+  tollgate policy check ghcr.io/org/app:1 --policy policy.yaml --trusted-root trusted_root.json
   tollgate policy check oci:./layout:v1 --name registry.example.com/team/app --policy policy.yaml --json`);
   addPlatformOption(command);
   addJsonOption(command);
@@ -96,6 +103,7 @@ Examples:
   addRegistryOptions(command);
   return command.action(withStatus(async (reference: string, flags: CheckFlags) => {
     const policy = await loadPolicyFile(flags.policy);
+    const trustedRoot = flags.trustedRoot !== undefined ? await readTrustedRoot(flags.trustedRoot) : undefined;
     const transport = parseTransportReference(reference);
     let name: { registry: string; repository: string };
     if (flags.name !== undefined) name = parseReference(flags.name);
@@ -108,12 +116,14 @@ Examples:
     let verdict: PolicyVerdict;
     try {
       const image = await policyImageFrom(opened, name, { reference, ...(store ? { store } : {}) });
-      verdict = await evaluatePolicy(image, policy);
+      const location = signatureLocationOf(opened.source);
+      const verifier = createSignatureVerifier({ signatures: () => location, ...(trustedRoot ? { trustedRoot } : {}) });
+      verdict = await evaluatePolicy(image, policy, { verifier });
     } finally {
       await store?.close();
       await opened.source.close?.();
     }
-    if (flags.json) writeJson({ ...verdict, policy: flags.policy, signatureVerification: 'unavailable' });
+    if (flags.json) writeJson({ ...verdict, policy: flags.policy });
     else writeOut(renderVerdict(verdict));
     return verdict.decision === 'deny' ? ExitCode.CheckFailed : ExitCode.Ok;
   }));
@@ -128,7 +138,15 @@ function renderVerdict(verdict: PolicyVerdict): string {
     `Rule:     ${verdict.rule ? `${verdict.rule} (pattern ${verdict.pattern}, mode ${verdict.mode}, platforms ${verdict.platforms})` : '(none: default)'}`,
   ];
   for (const f of verdict.findings) lines.push(`  ${f.passed ? 'pass' : 'FAIL'}  ${f.kind.padEnd(11)} ${f.name}: ${f.reason}`);
-  if (verdict.findings.some((f) => f.reason.includes('signature verification is not available'))) lines.push(`note: ${VERIFIER_NOTE}`);
   lines.push(`${verdict.decision.toUpperCase()}: ${verdict.summary}`);
   return lines.join('\n');
+}
+
+async function readTrustedRoot(file: string): Promise<TrustedRoot> {
+  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
+    throw new TollgateError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `cannot read the trusted root ${file}: ${error.code ?? error.message}; check --trusted-root`);
+  });
+  if (!info.isFile()) throw new TollgateError('USAGE', `--trusted-root ${file} is not a regular file`);
+  if (info.size > MAX_TRUSTED_ROOT_BYTES) throw new TollgateError('SIZE_LIMIT', `the trusted root ${file} is ${info.size} bytes, over the ${MAX_TRUSTED_ROOT_BYTES}-byte limit`);
+  return loadTrustedRoot(await readFile(file), `trusted root ${file}`);
 }

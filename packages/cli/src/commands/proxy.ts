@@ -40,7 +40,8 @@ function serveCommand(): Command {
     .addHelpText(
       'after',
       `
-The config must name a gate (until the policy engine lands):
+The config must name a gate:
+  gate: {policy: policy.yaml, trustedRoot: trusted_root.json}       enforce an admission policy (docs/policy.md)
   gate: {allowDigests: {"<upstream>/<repository>": [sha256:…]}}   admit only pinned digests
   gate: allow-all                                                   no verification, testing only
 Without a gate the proxy refuses to start (fail closed).
@@ -55,12 +56,12 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
     .action(
       withStatus(async (flags: ServeFlags) => {
         const config = await configFrom(flags);
-        const { createProxy, gateFromConfig } = await proxyModule();
-        const gate = gateFromConfig(config.gate);
+        const { createProxy, loadGate } = await proxyModule();
+        const gate = await loadGate(config.gate, config.upstreams);
         if (gate === undefined) {
           throw new TollgateError(
             'INVALID_CONFIG',
-            `${flags.config} configures no gate, so nothing could be admitted safely; configure a policy (gate: {allowDigests: …}) or, for testing only, gate: allow-all`,
+            `${flags.config} configures no gate, so nothing could be admitted safely; configure a policy (gate: {policy: policy.yaml}), pinned digests (gate: {allowDigests: …}) or, for testing only, gate: allow-all`,
           );
         }
         const proxy = await createProxy(config, { gate });

@@ -19,8 +19,10 @@ export class RegistrySource implements ContentSource {
   readonly description: string;
 
   constructor(
-    private readonly location: RepositoryLocation,
-    private readonly client: RegistryClient,
+    /** Where the image lives (policy verification reads its signatures from the same repository). */
+    readonly location: RepositoryLocation,
+    /** The client it reads through, shared with signature discovery. */
+    readonly client: RegistryClient,
   ) {
     const where = `${location.registry}/${location.repository}`;
     this.description = `docker://${where}${location.tag !== undefined ? `:${location.tag}` : ''}${location.digest !== undefined ? `@${location.digest}` : ''}`;

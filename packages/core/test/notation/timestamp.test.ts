@@ -25,6 +25,18 @@ describe('verifyTimestampToken (RFC 3161)', () => {
     expect(() => verifyTimestampToken(token, signature, [fixtureCert('NotationTestRoot.pem')])).toThrow(/does not chain to a trusted TSA root/);
   });
 
+  it('a changed byte in the TSA certificate, or a non-DER re-encoding, is refused', () => {
+    const at = token.indexOf(Buffer.from('Globalsign TSA for Advanced'));
+    expect(at).toBeGreaterThan(0);
+    const copy = Buffer.from(token);
+    copy[at] = 0x48; // 'H'
+    expect(() => verifyTimestampToken(copy, signature, roots)).toThrow(/timestamp countersignature/);
+    // long-form length where the short form is required: same content, not DER
+    const nonDer = Buffer.from(token);
+    expect(nonDer[0]).toBe(0x30);
+    expect(() => verifyTimestampToken(Buffer.concat([Buffer.from([0x30, 0x83, 0x00]), nonDer.subarray(2)]), signature, roots)).toThrow(/DER|decoded/);
+  });
+
   it('fuzz: truncations and random bytes only raise TollgateErrors', () => {
     fc.assert(
       fc.property(fc.oneof(fc.uint8Array({ maxLength: 512 }), fc.nat({ max: token.length - 1 }).map((n) => token.subarray(0, n))), (bytes) => {

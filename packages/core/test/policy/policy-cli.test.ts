@@ -61,11 +61,10 @@ describe('tollgate policy check', () => {
     expect(verdict.findings.map((f: { name: string; passed: boolean }) => [f.name, f.passed])).toContainEqual(['app/checks.nonRootUser', false]);
   });
 
-  it('denies rules that need signatures, saying verification is not available yet', async () => {
+  it('denies rules that need signatures when the image has none, saying so', async () => {
     const result = await check(`${registry.host}/signed/app:1`, 'policy.yaml');
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/signature verification is not available/);
-    expect(result.stdout).toMatch(/note: image signature verification is not available yet/);
+    expect(result.stdout).toMatch(/FAIL {2}authority {3}signed\/authorities\/release: no signatures are attached to sha256:[0-9a-f]{64}/);
   });
 
   it('denies an image no rule matches (default deny)', async () => {

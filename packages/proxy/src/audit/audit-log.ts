@@ -1,4 +1,5 @@
 import { open, type FileHandle } from 'node:fs/promises';
+import { TollgateError } from '@tollgate/core';
 import type { Logger } from 'pino';
 import type { MetadataStore } from '../store/metadata-store.js';
 import type { AuditEvent } from './event.js';
@@ -25,7 +26,14 @@ export class AuditLog {
   ) {}
 
   static async open(meta: MetadataStore, file: string | undefined, log: Logger): Promise<AuditLog> {
-    const handle = file !== undefined ? await open(file, 'a', 0o600) : undefined;
+    let handle: FileHandle | undefined;
+    if (file !== undefined) {
+      try {
+        handle = await open(file, 'a', 0o600);
+      } catch (error) {
+        throw new TollgateError('INVALID_CONFIG', `cannot open the audit file ${file} for appending (${(error as NodeJS.ErrnoException).code ?? 'error'}); check audit.file and that its directory exists and is writable`, { cause: error });
+      }
+    }
     return new AuditLog(meta, handle, log);
   }
 

@@ -74,7 +74,7 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
     checkKeys(tls, ['cert', 'key'], 'tls');
     config.tls = { cert: path(baseDir, requiredString(tls.cert, 'tls.cert')), key: path(baseDir, requiredString(tls.key, 'tls.key')) };
   }
-  const gate = readGate(doc.gate, config.upstreams);
+  const gate = readGate(doc.gate, config.upstreams, baseDir);
   if (gate !== undefined) config.gate = gate;
   return config;
 }
@@ -178,11 +178,18 @@ function readUpstreamTls(value: unknown, at: string, baseDir: string): UpstreamT
   return tls;
 }
 
-function readGate(value: unknown, upstreams: UpstreamConfig[]): GateConfig | undefined {
+function readGate(value: unknown, upstreams: UpstreamConfig[], baseDir: string): GateConfig | undefined {
   if (value === undefined || value === null) return undefined;
   if (value === 'allow-all') return { kind: 'allow-all' };
-  if (typeof value === 'string') throw configError('gate', 'must be "allow-all" (no verification, testing only) or {allowDigests: {"<upstream>/<repository>": [digests]}}');
+  if (typeof value === 'string') throw configError('gate', 'must be {policy: <policy file>, trustedRoot?: <file>}, {allowDigests: {"<upstream>/<repository>": [digests]}} or "allow-all" (no verification, testing only)');
   const doc = asRecord(value, 'gate');
+  if (doc.policy !== undefined) {
+    checkKeys(doc, ['policy', 'trustedRoot'], 'gate');
+    const gate: GateConfig = { kind: 'policy', policy: path(baseDir, requiredString(doc.policy, 'gate.policy')) };
+    const root = optionalString(doc.trustedRoot, 'gate.trustedRoot', 4096);
+    if (root !== undefined) gate.trustedRoot = path(baseDir, root);
+    return gate;
+  }
   checkKeys(doc, ['allowDigests'], 'gate');
   const lists = asRecord(doc.allowDigests, 'gate.allowDigests');
   const out: Record<string, string[]> = {};

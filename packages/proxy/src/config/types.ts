@@ -46,8 +46,14 @@ export interface CacheConfig {
   tagTtlSeconds: number;
 }
 
-/** Gates that can be named in the config until the policy engine lands. */
-export type GateConfig = { kind: 'allow-all' } | { kind: 'allow-digests'; allowDigests: Record<string, string[]> };
+/**
+ * The gate a config names: an admission policy file (with an optional Sigstore trusted root file), pinned digests,
+ * or allow-all (testing only).
+ */
+export type GateConfig =
+  | { kind: 'allow-all' }
+  | { kind: 'allow-digests'; allowDigests: Record<string, string[]> }
+  | { kind: 'policy'; policy: string; trustedRoot?: string };
 
 /** `enforce` refuses what the gate denies; `warn` serves it, recording and counting what would have been denied. */
 export type EnforcementMode = 'enforce' | 'warn';

@@ -1,10 +1,55 @@
-import type { GateConfig } from '../config/types.js';
+import { readFile } from 'node:fs/promises';
+import { loadPolicyFile, loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, parseReference, TollgateError } from '@tollgate/core';
+import type { GateConfig, UpstreamConfig } from '../config/types.js';
 import { allowAllGate } from './allow-all.js';
 import { allowListGate } from './allow-list.js';
+import { bytesDigest, policyGate } from './policy-gate.js';
 import type { Gate } from './types.js';
 
-/** The gate a config names (`gate: allow-all` or `gate: {allowDigests}`); undefined when none is configured. */
+/**
+ * The gate a config names (`gate: allow-all` or `gate: {allowDigests}`); undefined when none is configured.
+ * A policy gate reads files: build it with loadGate.
+ */
 export function gateFromConfig(config: GateConfig | undefined): Gate | undefined {
   if (config === undefined) return undefined;
+  if (config.kind === 'policy') throw new TollgateError('USAGE', 'a policy gate reads its policy file: build it with loadGate(config.gate, config.upstreams)');
   return config.kind === 'allow-all' ? allowAllGate : allowListGate(config.allowDigests);
+}
+
+/**
+ * Any configured gate, policy included: `gate: {policy: <file>, trustedRoot?: <file>}` loads and compiles the
+ * policy (an invalid policy stops the proxy from starting) and the trusted root, and maps each upstream to the
+ * registry host its rules match (a registry's host, `docker.io` for Docker Hub; `<name>.oci` for a layout).
+ */
+export async function loadGate(config: GateConfig | undefined, upstreams: readonly UpstreamConfig[]): Promise<Gate | undefined> {
+  if (config?.kind !== 'policy') return gateFromConfig(config);
+  const policy = await loadPolicyFile(config.policy);
+  let trustedRoot;
+  let trustedRootDigest: string | undefined;
+  if (config.trustedRoot !== undefined) {
+    const bytes = await readFile(config.trustedRoot).catch(() => {
+      throw new TollgateError('INVALID_CONFIG', `cannot read the trusted root ${config.trustedRoot}; check gate.trustedRoot`);
+    });
+    if (bytes.byteLength > MAX_TRUSTED_ROOT_BYTES) throw new TollgateError('INVALID_CONFIG', `the trusted root ${config.trustedRoot} is over ${MAX_TRUSTED_ROOT_BYTES} bytes; it is not a trusted root`);
+    trustedRoot = loadTrustedRoot(bytes, `trusted root ${config.trustedRoot}`);
+    trustedRootDigest = bytesDigest(bytes);
+  }
+  const registries = new Map(upstreams.map((u) => [u.name, registryOf(u)]));
+  return policyGate(policy, {
+    registryFor: (name) => {
+      const registry = registries.get(name);
+      if (registry === undefined) throw new TollgateError('USAGE', `no upstream is named ${name}`);
+      return registry;
+    },
+    ...(trustedRoot ? { trustedRoot } : {}),
+    ...(trustedRootDigest ? { trustedRootDigest } : {}),
+  });
+}
+
+/** The registry host policy rules match for an upstream. */
+export function registryOf(upstream: UpstreamConfig): string {
+  if (upstream.url === undefined) return `${upstream.name}.oci`;
+  const host = new URL(upstream.url).host.toLowerCase();
+  // Normalised as references are: Docker Hub's aliases are docker.io.
+  return parseReference(`${host}/x`).registry;
 }

@@ -79,6 +79,9 @@ export function parseTimestampToken(token: Buffer): TimestampToken {
     throw invalid(`cannot be decoded as an RFC 3161 token (${error instanceof Error ? error.message : String(error)})`);
   }
   if (signedData.signerInfos.length !== 1) throw invalid(`has ${signedData.signerInfos.length} signers; exactly one is required`);
+  const signer = signedData.signerInfos[0]!;
+  if (![1, 3].includes(signedData.version) || ![1, 3].includes(signer.version)) throw invalid('has an unknown CMS version');
+  if (!signedData.digestAlgorithms.some((a) => a.algorithm === signer.digestAlgorithm.algorithm)) throw invalid("does not list its signer's digest algorithm");
   const raw = rawParts(token);
   if (raw.certificates.length > 16) throw invalid('carries more than 16 certificates');
   const certificates = raw.certificates.map((der) => {

@@ -1,14 +1,14 @@
 import { verifyBytes } from '../../digest/digest.js';
 import { readBounded } from '../../image/read-bounded.js';
 import type { Descriptor } from '../../image/types.js';
-import type { RegistryClient } from '../../registry/client.js';
+import type { SignatureReader } from './fetch-signatures.js';
 
 /**
  * Reads one signature or attestation blob: refused unread when its descriptor declares more than `maxBytes`,
  * never read past the declared size (the client cuts a longer body), and checked against its digest.
  * Returns the bytes, or why they were refused.
  */
-export async function fetchSignatureBlob(client: RegistryClient, repository: string, descriptor: Descriptor, maxBytes: number): Promise<{ bytes?: Uint8Array; error?: string }> {
+export async function fetchSignatureBlob(client: SignatureReader, repository: string, descriptor: Descriptor, maxBytes: number): Promise<{ bytes?: Uint8Array; error?: string }> {
   if (!Number.isSafeInteger(descriptor.size) || descriptor.size < 0) return { error: `blob ${descriptor.digest} declares an invalid size` };
   if (descriptor.size > maxBytes) {
     return { error: `blob ${descriptor.digest} declares ${descriptor.size} bytes, more than the ${maxBytes}-byte limit for a signature; refused unread` };

@@ -11,6 +11,12 @@ import { fetchSignatureBlob } from './fetch-blob.js';
 import { legacyTag } from './legacy-tags.js';
 import { resolveLimits } from './limits.js';
 
+/**
+ * What signature discovery reads: referrers (API or `sha256-<hex>` tag), manifests by tag or digest, and blobs.
+ * RegistryClient fits; so does an OCI layout reader (OciLayoutSignatureReader), so layouts carry signatures too.
+ */
+export type SignatureReader = Pick<RegistryClient, 'referrers' | 'getManifest' | 'getBlob'>;
+
 export interface FetchSignaturesOptions extends SignatureLimits {
   /** Image signatures (referrers + `.sig`), attestations (referrers + `.att`), or both (default). */
   include?: 'signatures' | 'attestations' | 'all';
@@ -25,7 +31,7 @@ export interface FetchSignaturesOptions extends SignatureLimits {
  * fetched), each blob at most `maxBlobBytes` and never more than its descriptor declares. A candidate that cannot
  * be fetched is returned with its error; a listing that cannot be read is a problem of the whole fetch.
  */
-export async function fetchSignatures(client: RegistryClient, repository: string, digest: string, options: FetchSignaturesOptions = {}): Promise<FetchedSignatures> {
+export async function fetchSignatures(client: SignatureReader, repository: string, digest: string, options: FetchSignaturesOptions = {}): Promise<FetchedSignatures> {
   const limits = resolveLimits(options);
   const include = options.include ?? 'all';
   const problems: string[] = [];
@@ -88,7 +94,7 @@ function wanted(include: 'signatures' | 'attestations' | 'all', predicateTypeHin
 }
 
 async function fetchBundle(
-  client: RegistryClient,
+  client: SignatureReader,
   repository: string,
   subjectDigest: string,
   descriptor: Descriptor,

@@ -17,11 +17,14 @@ import {
  */
 export class OciLayoutSource implements ContentSource {
   readonly description: string;
+  /** The layout directory (policy verification reads signatures from its `sha256-<hex>` referrers tags). */
+  readonly dir: string;
   private readonly store: DirectoryStore;
   private readonly tag: string | undefined;
   private index: Promise<IndexManifest> | undefined;
 
   constructor(dir: string, tag?: string) {
+    this.dir = dir;
     this.store = new DirectoryStore(dir);
     this.tag = tag;
     this.description = `oci:${dir}${tag !== undefined ? `:${tag}` : ''}`;

@@ -1,0 +1,115 @@
+import { TollgateError } from '../../errors/tollgate-error.js';
+import { fetchSignatures, type SignatureReader } from '../../signing/storage/fetch-signatures.js';
+import { resolveLimits } from '../../signing/storage/limits.js';
+import type { FetchedSignatures, ImageVerificationResult, SignatureLimits } from '../../signing/types.js';
+import type { ImageVerifyOptions } from '../../signing/verify/trust.js';
+import { verifyImageAttestations, verifyImageSignatures } from '../../signing/verify/verify-image-signatures.js';
+import { publicGoodTrustedRoot } from '../../trust/public-good.js';
+import type { TrustedRoot } from '../../trust/trusted-root.js';
+import type { AuthorityResult, AuthorityVerifier, PolicyImage } from '../evaluate/types.js';
+import type { Authority } from '../schema/types.js';
+import { cosignTrust, signerId } from './authority-trust.js';
+import { MemoSignatureReader } from './memo-reader.js';
+import { verifyNotationAuthority } from './notation-authority.js';
+import type { SignatureLocation } from './signature-location.js';
+
+export interface SignatureVerifierOptions extends SignatureLimits {
+  /**
+   * Where an image's signatures are read: one location for every image (a registry client and repository, an OCI
+   * layout reader), or a function choosing one per image (undefined: the image's source holds no signatures).
+   */
+  signatures: SignatureLocation | ((image: PolicyImage) => SignatureLocation | undefined);
+  /** Fulcio, Rekor, CT logs and TSAs to trust; default the Sigstore public-good root embedded in tollgate. */
+  trustedRoot?: TrustedRoot;
+  /** SCTs required on a Fulcio certificate (default 1). */
+  ctlogThreshold?: number;
+  /** The time notation certificates must be valid at (default now). */
+  now?: Date;
+}
+
+/**
+ * The AuthorityVerifier the policy engine asks: for each (repository, digest) the attached signatures and
+ * attestations are fetched once (bounded by the limits) and kept for the life of this verifier — make one per
+ * evaluation — then verified per authority: cosign keys and keyless identities with verifyImageSignatures /
+ * verifyImageAttestations, notation trust stores with verifyNotationImage at the strict level. Each verified
+ * signature is credited to its signer (key id, `issuer subject`, certificate subject) so thresholds count distinct
+ * signers. Nothing here throws for what a registry sent; a registry that cannot be reached throws, and the policy
+ * engine turns that into a failed authority (fail closed).
+ */
+export function createSignatureVerifier(options: SignatureVerifierOptions): AuthorityVerifier {
+  const limits = resolveLimits(options);
+  const memos = new Map<SignatureReader, MemoSignatureReader>();
+  const fetches = new Map<string, Promise<FetchedSignatures>>();
+  let root: TrustedRoot | undefined = options.trustedRoot;
+  const trustedRoot = (): TrustedRoot => (root ??= publicGoodTrustedRoot());
+  const base: ImageVerifyOptions = options.ctlogThreshold !== undefined ? { ctlogThreshold: options.ctlogThreshold } : {};
+
+  const locate = (image: PolicyImage): { reader: SignatureReader; repository: string } => {
+    const location = typeof options.signatures === 'function' ? options.signatures(image) : options.signatures;
+    if (location === undefined) {
+      throw new TollgateError('USAGE', `${image.reference} comes from a source that holds no signatures (a docker archive); verify it in a registry or an OCI layout`);
+    }
+    let memo = memos.get(location.reader);
+    if (memo === undefined) {
+      memo = new MemoSignatureReader(location.reader);
+      memos.set(location.reader, memo);
+    }
+    return { reader: memo, repository: location.repository };
+  };
+
+  const fetched = (image: PolicyImage): { reader: SignatureReader; repository: string; signatures: Promise<FetchedSignatures> } => {
+    const { reader, repository } = locate(image);
+    const key = JSON.stringify([repository, image.digest]);
+    let signatures = fetches.get(key);
+    if (signatures === undefined) {
+      signatures = fetchSignatures(reader, repository, image.digest, { ...limits, include: 'all' });
+      fetches.set(key, signatures);
+      signatures.catch(() => fetches.delete(key));
+    }
+    return { reader, repository, signatures };
+  };
+
+  const verifyOptions = (image: PolicyImage, extra: ImageVerifyOptions): ImageVerifyOptions => ({
+    ...extra,
+    // A legacy simple-signing payload must name the repository the image was matched by.
+    repository: `${image.registry}/${image.repository}`,
+  });
+
+  return {
+    async verifySignatures(image: PolicyImage, authority: Authority): Promise<AuthorityResult> {
+      if (authority.kind === 'notation') {
+        const { reader, repository } = locate(image);
+        return verifyNotationAuthority(reader, repository, image.digest, authority, { maxSignatures: limits.maxSignatures, maxEnvelopeBytes: limits.maxBlobBytes }, options.now);
+      }
+      const trust = cosignTrust(authority, trustedRoot, base);
+      if ('unavailable' in trust) return { passed: false, signers: [], reasons: [trust.unavailable] };
+      const result = await verifyImageSignatures(image.digest, image.reference, await fetched(image).signatures, trust.trust, verifyOptions(image, trust.options));
+      return outcome(result);
+    },
+
+    async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }> {
+      if (authority.kind === 'notation') return { statements: [], reasons: ['a notation authority verifies image signatures, not attestations; use a key or keyless authority'] };
+      const trust = cosignTrust(authority, trustedRoot, base);
+      if ('unavailable' in trust) return { statements: [], reasons: [trust.unavailable] };
+      const result = await verifyImageAttestations(image.digest, image.reference, await fetched(image).signatures, trust.trust, { ...verifyOptions(image, trust.options), predicateType });
+      const statements = result.examined.filter((e) => e.ok && e.statement !== undefined).map((e) => e.statement as unknown);
+      return { statements, reasons: statements.length > 0 ? [] : failureReasons(result) };
+    },
+  };
+}
+
+function outcome(result: ImageVerificationResult): AuthorityResult {
+  const signers = [...new Set(result.examined.filter((e) => e.ok).map((e) => signerId(e.signer)).filter((s): s is string => s !== undefined))];
+  if (result.ok && signers.length > 0) return { passed: true, signers, reasons: [] };
+  return { passed: false, signers: [], reasons: failureReasons(result) };
+}
+
+/** One line per problem: the fetch's own, then each examined signature's, at most five. */
+function failureReasons(result: ImageVerificationResult): string[] {
+  const reasons = [...result.reasons];
+  for (const examined of result.examined) {
+    if (!examined.ok) reasons.push(`${examined.id}: ${examined.reasons.join('; ') || 'not verified'}`);
+  }
+  if (reasons.length === 0) reasons.push(`no valid ${result.kind === 'signature' ? 'signature' : `${result.predicateType} attestation`}`);
+  return reasons.slice(0, 5).map((r) => (r.length > 400 ? `${r.slice(0, 400)}…` : r));
+}
