@@ -1,3 +1,4 @@
+import { formatBytes } from '../util/format-bytes.js';
 import { TollgateError } from '../errors/tollgate-error.js';
 import type { LayerLimits } from './types.js';
 
@@ -24,15 +25,7 @@ export function resolveLayerLimits(limits: LayerLimits | undefined): Required<La
   return out;
 }
 
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let i = 0;
-  while (n >= 1024 && i < units.length - 1) {
-    n /= 1024;
-    i++;
-  }
-  return i === 0 ? `${n} bytes` : `${Number.isInteger(n) ? n : n.toFixed(1)} ${units[i]}`;
-}
+export { formatBytes };
 
 export function limitError(label: string, what: string, key: keyof LayerLimits, value: number): TollgateError {
   return new TollgateError(

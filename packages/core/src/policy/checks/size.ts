@@ -1,3 +1,4 @@
+import { formatBytes } from '../../util/format-bytes.js';
 const UNITS: Record<string, number> = {
   b: 1,
   kb: 1000,
@@ -22,13 +23,5 @@ export function parseSize(value: number | string): number | undefined {
 }
 
 export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
-  let value = bytes / 1024;
-  let unit = 0;
-  while (value >= 1024 && unit < units.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  return `${value.toFixed(1)} ${units[unit]} (${bytes} bytes)`;
+  return bytes < 1024 ? `${bytes} bytes` : `${formatBytes(bytes)} (${bytes} bytes)`;
 }
