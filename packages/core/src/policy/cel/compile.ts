@@ -1,5 +1,17 @@
-import { celEnv, isCelError, parse, plan, type CelEnv, type CelInput } from '@bufbuild/cel';
-import { strings } from '@bufbuild/cel/ext';
+import type { CelEnv, CelInput } from '@bufbuild/cel';
+
+type CelModule = typeof import('@bufbuild/cel');
+type CelRuntime = CelModule & { env: CelEnv };
+
+let runtime: Promise<CelRuntime> | undefined;
+/** @bufbuild/cel is large: it is loaded when a policy with conditions is compiled, not when tollgate starts. */
+function loadCel(): Promise<CelRuntime> {
+  runtime ??= Promise.all([import('@bufbuild/cel'), import('@bufbuild/cel/ext')]).then(([cel, ext]) => ({
+    ...cel,
+    env: cel.celEnv({ funcs: ext.strings }),
+  }));
+  return runtime;
+}
 
 /** The variables a policy condition can use. */
 export const CEL_VARIABLES = ['statement', 'predicate', 'image'] as const;
@@ -10,15 +22,9 @@ const PLANNER_OPERATORS = new Set(['_&&_', '_||_', '_?_:_', '_[_]', '@not_strict
 export const MAX_EXPRESSION_LENGTH = 16384;
 const MAX_AST_NODES = 5000;
 
-let env: CelEnv | undefined;
-function celEnvironment(): CelEnv {
-  env ??= celEnv({ funcs: strings });
-  return env;
-}
-
 export interface CompiledCondition {
   expression: string;
-  /** Evaluates against the bindings; returns the raw result or throws nothing (errors come back as CelError). */
+  /** Evaluates against the bindings; returns the raw result, or an Error for an evaluation error (never throws). */
   run(bindings: Record<string, CelInput>): unknown;
 }
 
@@ -32,19 +38,20 @@ export interface CelCompileResult {
  * comprehension variables it binds itself), and call only functions CEL and its strings extension define. These
  * are policy errors, found when the policy is loaded or linted, not when an image is checked.
  */
-export function compileCondition(expression: string): CelCompileResult {
+export async function compileCondition(expression: string): Promise<CelCompileResult> {
   if (expression.length > MAX_EXPRESSION_LENGTH) return { error: `the expression is longer than ${MAX_EXPRESSION_LENGTH} characters` };
-  let parsed: ReturnType<typeof parse>;
+  const cel = await loadCel();
+  let parsed: ReturnType<CelModule['parse']>;
   try {
-    parsed = parse(expression);
+    parsed = cel.parse(expression);
   } catch (error) {
     return { error: `does not parse: ${oneLine(error instanceof Error ? error.message : String(error))}` };
   }
-  const problem = checkExpr(parsed.expr);
+  const problem = checkExpr(parsed.expr, cel.env);
   if (problem) return { error: problem };
-  let program: ReturnType<typeof plan>;
+  let program: ReturnType<CelModule['plan']>;
   try {
-    program = plan(celEnvironment(), parsed);
+    program = cel.plan(cel.env, parsed);
   } catch (error) {
     return { error: `cannot be planned: ${oneLine(error instanceof Error ? error.message : String(error))}` };
   }
@@ -53,20 +60,21 @@ export function compileCondition(expression: string): CelCompileResult {
       expression,
       run: (bindings) => {
         try {
-          return program(bindings);
+          const result = program(bindings);
+          return cel.isCelError(result) ? new Error(result.message) : result;
         } catch (error) {
-          return isCelError(error) ? error : new Error(error instanceof Error ? error.message : String(error));
+          return new Error(error instanceof Error ? error.message : String(error));
         }
       },
     },
   };
 }
 
-type Expr = ReturnType<typeof parse>['expr'];
+type Expr = ReturnType<CelModule['parse']>['expr'];
 
 /** Walks the AST: free identifiers must be policy variables (or type names), calls must name known functions. */
-function checkExpr(root: Expr): string | undefined {
-  const funcs = celEnvironment().funcs;
+function checkExpr(root: Expr, env: CelEnv): string | undefined {
+  const funcs = env.funcs;
   let nodes = 0;
   const walk = (expr: Expr | undefined, bound: ReadonlySet<string>): string | undefined => {
     if (expr === undefined) return undefined;

@@ -1,4 +1,4 @@
-import { isCelError, type CelInput } from '@bufbuild/cel';
+import type { CelInput } from '@bufbuild/cel';
 import type { CompiledCondition } from './compile.js';
 
 export interface ConditionOutcome {
@@ -15,7 +15,7 @@ export function evaluateCondition(condition: CompiledCondition, bindings: Record
   const result = condition.run(bindings);
   if (result === true) return { passed: true, reason: `condition holds: ${label}` };
   if (result === false) return { passed: false, reason: `condition is false: ${label}` };
-  if (isCelError(result) || result instanceof Error) {
+  if (result instanceof Error) {
     return { passed: false, reason: `condition failed to evaluate (denied): ${label}: ${oneLine(result.message)}` };
   }
   return { passed: false, reason: `condition did not return a boolean (denied): ${label}: got ${describe(result)}` };

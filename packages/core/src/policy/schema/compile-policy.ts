@@ -63,7 +63,7 @@ export async function compilePolicy(bytes: Uint8Array, options: CompilePolicyOpt
       const conditions: CompiledConditionEntry[] = [];
       for (const [j, condition] of (attestation.conditions ?? []).entries()) {
         const cpath = childPath(childPath(childPath(at, 'conditions'), j), 'expression');
-        const compiled = compileCondition(condition.expression);
+        const compiled = await compileCondition(condition.expression);
         if (compiled.error !== undefined) ctx.errors.push({ path: cpath, message: `the CEL expression ${compiled.error}` });
         else conditions.push({ condition: compiled.condition!, path: cpath, ...(condition.message !== undefined ? { message: condition.message } : {}) });
       }
