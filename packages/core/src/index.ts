@@ -116,3 +116,4 @@ export * from './policy/verifier/layout-signature-reader.js';
 export * from './policy/verifier/layout-signature-writer.js';
 export { signerId } from './policy/verifier/authority-trust.js';
 export * from './util/format-bytes.js';
+export * from './trust/public-good-tuf.js';

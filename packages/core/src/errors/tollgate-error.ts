@@ -38,7 +38,8 @@ export type ErrorCode =
   | 'WRONG_PASSWORD'
   | 'PASSWORD_REQUIRED'
   | 'INVALID_POLICY'
-  | 'INVALID_TRUST_STORE';
+  | 'INVALID_TRUST_STORE'
+  | 'TUF_VERIFICATION_FAILED';
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;

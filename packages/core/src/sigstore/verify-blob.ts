@@ -2,11 +2,12 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import { dsse } from '@sigstore/core';
 import { HashAlgorithm, type TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, toTrustMaterial, Verifier, type SignedEntity } from '@sigstore/verify';
+import { toSignedEntity, Verifier, type SignedEntity } from '@sigstore/verify';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { bundleFromValue, bundleVersion, parseBundle, type BundleVersion } from './bundle.js';
 import { compileIdentityPolicy, type IdentityPolicy } from './identity-policy.js';
 import { checkInTotoSubject, type ArtifactInput, type InTotoStatement } from './in-toto-statement.js';
+import { trustMaterialFor } from './trust-material.js';
 import { resolveVerificationKey, type VerificationKeyInput } from './verification-key.js';
 
 export interface BlobVerificationOptions {
@@ -126,7 +127,7 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
       : () => {
           throw new TollgateError('USAGE', 'no public key was given');
         };
-    const trustMaterial = toTrustMaterial(options.trustedRoot, keyFinder);
+    const trustMaterial = trustMaterialFor(options.trustedRoot, keyFinder);
     entity = prepareEntity(toSignedEntity(parsed, artifactBytes), parsed, options.insecureIgnoreTlog === true);
     distinctEntries = new Set(entity.tlogEntries.map(entryKey)).size;
     const verifier = new Verifier(trustMaterial, {

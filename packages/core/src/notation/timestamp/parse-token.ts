@@ -1,8 +1,8 @@
 import { X509Certificate } from 'node:crypto';
-import { ContentInfo, SignedData, type SignerInfo } from '@peculiar/asn1-cms';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { TSTInfo } from '@peculiar/asn1-tsp';
-import * as asn1js from 'asn1js';
+import type { SignedData, SignerInfo } from '@peculiar/asn1-cms';
+import type { TSTInfo } from '@peculiar/asn1-tsp';
+import type * as Asn1js from 'asn1js';
+import { asn1 } from '../asn1/asn1-runtime.js';
 import { TollgateError } from '../../errors/tollgate-error.js';
 
 export const ID_SIGNED_DATA = '1.2.840.113549.1.7.2';
@@ -35,11 +35,11 @@ interface RawParts {
  * followed by re-serialisation would turn a tampered encoding back into the signed one.
  */
 function rawParts(token: Buffer): RawParts {
-  const parsed = asn1js.fromBER(new Uint8Array(token));
+  const parsed = asn1().asn1js.fromBER(new Uint8Array(token));
   if (parsed.offset === -1 || parsed.offset !== token.length) throw invalid('is not a single DER structure');
-  const children = (node: asn1js.AsnType | undefined): asn1js.AsnType[] => {
+  const children = (node: Asn1js.AsnType | undefined): Asn1js.AsnType[] => {
     const value = (node as { valueBlock?: { value?: unknown } } | undefined)?.valueBlock?.value;
-    return Array.isArray(value) ? (value as asn1js.AsnType[]) : [];
+    return Array.isArray(value) ? (value as Asn1js.AsnType[]) : [];
   };
   const explicit = children(parsed.result)[1];
   const parts = children(children(explicit)[0]);
@@ -57,13 +57,15 @@ function rawParts(token: Buffer): RawParts {
 
 /** Decodes a TimeStampToken (DER ContentInfo) with @peculiar/asn1-cms and @peculiar/asn1-tsp. */
 export function parseTimestampToken(token: Buffer): TimestampToken {
+  const { schema, cms, tsp } = asn1();
+  const { AsnConvert } = schema;
   let signedData: SignedData;
   let tstInfoDer: Buffer;
   let tstInfo: TSTInfo;
   try {
-    const contentInfo = AsnConvert.parse(token, ContentInfo);
+    const contentInfo = AsnConvert.parse(token, cms.ContentInfo);
     if (contentInfo.contentType !== ID_SIGNED_DATA) throw invalid(`has content type ${contentInfo.contentType}, not CMS SignedData`);
-    signedData = AsnConvert.parse(contentInfo.content, SignedData);
+    signedData = AsnConvert.parse(contentInfo.content, cms.SignedData);
     // DER only: re-encoding must give back the very bytes, so no lenient variant of a token verifies.
     if (!Buffer.from(AsnConvert.serialize(contentInfo)).equals(token) || !Buffer.from(AsnConvert.serialize(signedData)).equals(Buffer.from(contentInfo.content))) {
       throw invalid('is not DER-encoded (re-encoding it changes its bytes); RFC 3161 tokens are DER');
@@ -73,7 +75,7 @@ export function parseTimestampToken(token: Buffer): TimestampToken {
     const raw = content?.single?.buffer ?? content?.any;
     if (raw === undefined) throw invalid('has no TSTInfo content');
     tstInfoDer = Buffer.from(raw);
-    tstInfo = AsnConvert.parse(tstInfoDer, TSTInfo);
+    tstInfo = AsnConvert.parse(tstInfoDer, tsp.TSTInfo);
   } catch (error) {
     if (error instanceof TollgateError) throw error;
     throw invalid(`cannot be decoded as an RFC 3161 token (${error instanceof Error ? error.message : String(error)})`);

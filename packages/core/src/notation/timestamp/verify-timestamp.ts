@@ -1,7 +1,6 @@
 import { constants, createHash, verify, type X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import { Certificate, SubjectKeyIdentifier, id_ce_subjectKeyIdentifier } from '@peculiar/asn1-x509';
-import * as asn1js from 'asn1js';
+import type * as Asn1js from 'asn1js';
+import { asn1, loadAsn1 } from '../asn1/asn1-runtime.js';
 import { TollgateError } from '../../errors/tollgate-error.js';
 import { certificateInfo, formatSubject } from '../x509/cert-info.js';
 import { chainProblem, isIssuedBy, validityProblem } from '../x509/chain.js';
@@ -50,16 +49,18 @@ function attributeValue(token: TimestampToken, type: string): ArrayBuffer | unde
   return attrs[0]?.attrValues[0];
 }
 
-function der(value: ArrayBuffer, what: string): asn1js.AsnType {
+function der(value: ArrayBuffer, what: string): Asn1js.AsnType {
+  const { asn1js } = asn1();
   const parsed = asn1js.fromBER(value);
   if (parsed.offset === -1 || parsed.offset !== value.byteLength) throw invalid(`has a malformed ${what} attribute`);
   return parsed.result;
 }
 
 function findSigner(token: TimestampToken): X509Certificate {
+  const { schema: { AsnConvert }, x509 } = asn1();
   const sid = token.signerInfo.sid;
   const match = token.certificates.filter((cert) => {
-    const parsed = AsnConvert.parse(cert.raw, Certificate).tbsCertificate;
+    const parsed = AsnConvert.parse(cert.raw, x509.Certificate).tbsCertificate;
     if (sid.issuerAndSerialNumber !== undefined) {
       return (
         Buffer.from(AsnConvert.serialize(sid.issuerAndSerialNumber.issuer)).equals(Buffer.from(AsnConvert.serialize(parsed.issuer))) &&
@@ -67,9 +68,9 @@ function findSigner(token: TimestampToken): X509Certificate {
       );
     }
     if (sid.subjectKeyIdentifier !== undefined) {
-      const ext = parsed.extensions?.find((e) => e.extnID === id_ce_subjectKeyIdentifier);
+      const ext = parsed.extensions?.find((e) => e.extnID === x509.id_ce_subjectKeyIdentifier);
       if (ext === undefined) return false;
-      const ski = AsnConvert.parse(ext.extnValue, SubjectKeyIdentifier);
+      const ski = AsnConvert.parse(ext.extnValue, x509.SubjectKeyIdentifier);
       return Buffer.from(ski.buffer).equals(Buffer.from(sid.subjectKeyIdentifier.buffer));
     }
     return false;
@@ -80,11 +81,12 @@ function findSigner(token: TimestampToken): X509Certificate {
 
 /** The ESS signing-certificate(-v2) attribute must name the signer certificate by hash (RFC 2634 / RFC 5035). */
 function checkSigningCertificate(token: TimestampToken, signer: X509Certificate): void {
+  const { asn1js } = asn1();
   const v2 = attributeValue(token, ATTR_SIGNING_CERTIFICATE_V2);
   const v1 = attributeValue(token, ATTR_SIGNING_CERTIFICATE);
   if (v2 === undefined && v1 === undefined) throw invalid('has neither signing-certificate nor signing-certificate-v2 attribute');
   const value = der((v2 ?? v1)!, 'signing-certificate');
-  const seq = (n: asn1js.AsnType | undefined): asn1js.AsnType[] => (n instanceof asn1js.Sequence ? n.valueBlock.value : []);
+  const seq = (n: Asn1js.AsnType | undefined): Asn1js.AsnType[] => (n instanceof asn1js.Sequence ? n.valueBlock.value : []);
   const firstId = seq(seq(value)[0])[0];
   const fields = seq(firstId);
   let hash = v2 !== undefined ? 'sha256' : 'sha1';
@@ -102,6 +104,7 @@ function checkSigningCertificate(token: TimestampToken, signer: X509Certificate)
 }
 
 function checkSignature(token: TimestampToken, signer: X509Certificate): void {
+  const { asn1js } = asn1();
   const si = token.signerInfo;
   const digestHash = HASHES[si.digestAlgorithm.algorithm];
   if (digestHash === undefined) throw invalid(`uses digest algorithm ${si.digestAlgorithm.algorithm}; SHA-256, SHA-384 or SHA-512 is required`);
@@ -156,7 +159,8 @@ function buildChain(signer: X509Certificate, intermediates: readonly X509Certifi
  * ESS signing-certificate attributes check out; the TSA chain leads to a trusted TSA root, meets the timestamping
  * certificate requirements and was valid at genTime. Returns genTime with its accuracy range; throws otherwise.
  */
-export function verifyTimestampToken(tokenBytes: Buffer, signature: Buffer, tsaRoots: readonly X509Certificate[]): VerifiedTimestamp {
+export async function verifyTimestampToken(tokenBytes: Buffer, signature: Buffer, tsaRoots: readonly X509Certificate[]): Promise<VerifiedTimestamp> {
+  await loadAsn1();
   const token = parseTimestampToken(tokenBytes);
   const info = token.tstInfo;
   if (info.version !== 1) throw invalid(`has TSTInfo version ${info.version}; version 1 is required`);

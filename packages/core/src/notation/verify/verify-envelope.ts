@@ -3,6 +3,7 @@ import { flattenedVerify } from 'jose';
 import { parseNotationEnvelope, type NotationEnvelope } from '../envelope/parse-envelope.js';
 import { RECOGNISED_CRITICAL_HEADERS } from '../envelope/protected-header.js';
 import { verifyTimestampToken } from '../timestamp/verify-timestamp.js';
+import { loadAsn1 } from '../asn1/asn1-runtime.js';
 import { levelActions } from '../trust-policy/levels.js';
 import type { NotationResult, NotationSigner, NotationTarget, NotationVerifyOptions } from '../types.js';
 import { certificateInfo, formatSubject } from '../x509/cert-info.js';
@@ -69,6 +70,7 @@ function signerOf(envelope: NotationEnvelope): NotationSigner {
  * Pure: no I/O. Never throws for a bad envelope; the result says why.
  */
 export async function verifyNotationEnvelope(bytes: Uint8Array, target: NotationTarget, options: NotationVerifyOptions): Promise<NotationResult> {
+  await loadAsn1();
   const actions = levelActions(options.level, options.override);
   const result = new ResultBuilder(options.level, actions);
   const now = options.now ?? new Date();
@@ -152,7 +154,7 @@ export async function verifyNotationEnvelope(bytes: Uint8Array, target: Notation
         timestampProblem = 'a tsa trust store is configured but the signature has no timestamp countersignature';
       } else {
         try {
-          const ts = verifyTimestampToken(envelope.timestampToken, envelope.signature, options.trustStore.tsa);
+          const ts = await verifyTimestampToken(envelope.timestampToken, envelope.signature, options.trustStore.tsa);
           tsaChain = ts.chain;
           signer.timestamp = ts.genTime.toISOString();
           timestampProblem = validityProblem(chain, ts.lower, ts.upper, `at the timestamp ${ts.genTime.toISOString()}`);

@@ -1,18 +1,6 @@
 import { createHash, type X509Certificate } from 'node:crypto';
-import { AsnConvert } from '@peculiar/asn1-schema';
-import {
-  AuthorityInfoAccessSyntax,
-  BasicConstraints,
-  Certificate,
-  ExtendedKeyUsage,
-  KeyUsage,
-  KeyUsageFlags,
-  id_ce_basicConstraints,
-  id_ce_cRLDistributionPoints,
-  id_ce_extKeyUsage,
-  id_ce_keyUsage,
-  id_pe_authorityInfoAccess,
-} from '@peculiar/asn1-x509';
+import type { Certificate } from '@peculiar/asn1-x509';
+import { asn1 } from '../asn1/asn1-runtime.js';
 import { TollgateError } from '../../errors/tollgate-error.js';
 
 const ATTRIBUTE_NAMES: Record<string, string> = {
@@ -73,7 +61,6 @@ export interface CertificateInfo {
 
 const cache = new WeakMap<X509Certificate, CertificateInfo>();
 
-export { KeyUsageFlags };
 
 /** Formats a subject the way notation (Go's pkix.Name.String) shows it: RFC 4514 order, last RDN first. */
 export function formatSubject(info: CertificateInfo): string {
@@ -87,9 +74,11 @@ export function formatSubject(info: CertificateInfo): string {
 export function certificateInfo(cert: X509Certificate): CertificateInfo {
   const cached = cache.get(cert);
   if (cached !== undefined) return cached;
+  const { schema, x509 } = asn1();
+  const { AsnConvert } = schema;
   let parsed: Certificate;
   try {
-    parsed = AsnConvert.parse(cert.raw, Certificate);
+    parsed = AsnConvert.parse(cert.raw, x509.Certificate);
   } catch (error) {
     throw new TollgateError('INVALID_BUNDLE', `a certificate cannot be decoded (${error instanceof Error ? error.message : String(error)})`);
   }
@@ -117,19 +106,19 @@ export function certificateInfo(cert: X509Certificate): CertificateInfo {
     if (seen.has(ext.extnID)) throw new TollgateError('INVALID_BUNDLE', `a certificate (${formatSubject(info)}) repeats the extension ${ext.extnID}`);
     seen.add(ext.extnID);
     try {
-      if (ext.extnID === id_ce_keyUsage) {
-        const ku = AsnConvert.parse(ext.extnValue, KeyUsage);
+      if (ext.extnID === x509.id_ce_keyUsage) {
+        const ku = AsnConvert.parse(ext.extnValue, x509.KeyUsage);
         info.keyUsage = { critical: ext.critical, flags: ku.toNumber() };
-      } else if (ext.extnID === id_ce_basicConstraints) {
-        const bc = AsnConvert.parse(ext.extnValue, BasicConstraints);
+      } else if (ext.extnID === x509.id_ce_basicConstraints) {
+        const bc = AsnConvert.parse(ext.extnValue, x509.BasicConstraints);
         info.basicConstraints = { critical: ext.critical, ca: bc.cA };
         if (bc.pathLenConstraint !== undefined) info.basicConstraints.pathLen = bc.pathLenConstraint;
-      } else if (ext.extnID === id_ce_extKeyUsage) {
-        info.extendedKeyUsage = [...AsnConvert.parse(ext.extnValue, ExtendedKeyUsage)];
-      } else if (ext.extnID === id_ce_cRLDistributionPoints) {
+      } else if (ext.extnID === x509.id_ce_extKeyUsage) {
+        info.extendedKeyUsage = [...AsnConvert.parse(ext.extnValue, x509.ExtendedKeyUsage)];
+      } else if (ext.extnID === x509.id_ce_cRLDistributionPoints) {
         info.hasRevocationInfo = true;
-      } else if (ext.extnID === id_pe_authorityInfoAccess) {
-        const aia = AsnConvert.parse(ext.extnValue, AuthorityInfoAccessSyntax);
+      } else if (ext.extnID === x509.id_pe_authorityInfoAccess) {
+        const aia = AsnConvert.parse(ext.extnValue, x509.AuthorityInfoAccessSyntax);
         if (aia.some((d) => d.accessMethod === '1.3.6.1.5.5.7.48.1')) info.hasRevocationInfo = true;
       }
     } catch (error) {

@@ -8,8 +8,8 @@ import {
   EKU_SERVER_AUTH,
   EKU_TIME_STAMPING,
   formatSubject,
-  KeyUsageFlags,
 } from './cert-info.js';
+import { KeyUsageFlags } from '../asn1/asn1-runtime.js';
 
 export type ChainPurpose = 'codeSigning' | 'timeStamping';
 
