@@ -1,5 +1,4 @@
 import type { X509Certificate } from 'node:crypto';
-import { flattenedVerify } from 'jose';
 import { parseNotationEnvelope, type NotationEnvelope } from '../envelope/parse-envelope.js';
 import { RECOGNISED_CRITICAL_HEADERS } from '../envelope/protected-header.js';
 import { verifyTimestampToken } from '../timestamp/verify-timestamp.js';
@@ -26,6 +25,8 @@ async function integrityProblem(envelope: NotationEnvelope, target: NotationTarg
   if (expected !== envelope.protectedHeader.alg) {
     return `the envelope says ${envelope.protectedHeader.alg} but the signing certificate's key requires ${expected}`;
   }
+  // jose is loaded here, on first use, rather than when tollgate starts.
+  const { flattenedVerify } = await import('jose');
   try {
     await flattenedVerify(envelope.jws, leaf.publicKey, {
       algorithms: [expected],
