@@ -21,6 +21,7 @@ import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmS
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffImages, LayerIndexStore, MediaType, OciLayoutWriter, openImage, type ImageDiff } from '../packages/core/src/index.js';
+import { makeGzipLayer, sh, type GzipLayer as LayerFile } from './support/layers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'diff');
@@ -30,29 +31,9 @@ const RUNS = Number(process.env.RUNS ?? 3);
 const OTHER_CANDIDATES = ['usr/include', 'usr/share/doc', 'usr/share/locale', 'usr/share/man', 'usr/share/perl', 'usr/lib/python3', 'usr/libexec', 'usr/share/i18n', 'usr/lib/gcc', 'usr/share'];
 const OTHER_TARGET = 220 * 1024 * 1024;
 
-interface LayerFile {
-  gz: string;
-  diffID: string;
-  tarBytes: number;
-}
 
-function sh(command: string): string {
-  const result = spawnSync('bash', ['-c', `set -o pipefail; ${command}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}\n${result.stderr}`);
-  return result.stdout;
-}
 
-function makeLayer(name: string, tarCommand: string): LayerFile {
-  const gz = join(WORK, `${name}.tar.gz`);
-  const meta = `${gz}.meta`;
-  if (!existsSync(gz) || !existsSync(meta)) {
-    console.error(`building layer ${name} …`);
-    sh(`${tarCommand} | tee >(sha256sum | cut -d' ' -f1 > '${meta}.sha') >(wc -c > '${meta}.size') | gzip -6 > '${gz}.tmp'`);
-    sh(`sleep 0.2; paste -d' ' '${meta}.sha' '${meta}.size' > '${meta}.tmp' && rm '${meta}.sha' '${meta}.size' && mv '${gz}.tmp' '${gz}' && mv '${meta}.tmp' '${meta}'`);
-  }
-  const [sha, size] = readFileSync(meta, 'utf8').trim().split(/\s+/);
-  return { gz, diffID: `sha256:${sha}`, tarBytes: Number(size) };
-}
+const makeLayer = (name: string, tarCommand: string): LayerFile => makeGzipLayer(WORK, name, tarCommand);
 
 /** A small tar of files written to a scratch dir: the "package" of v1 or v2. */
 function topLayer(name: string, version: 1 | 2): LayerFile {

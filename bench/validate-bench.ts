@@ -12,36 +12,19 @@
  *  - big:     one ~1 GB-uncompressed gzip layer from /usr/lib, for throughput and memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { MediaType, OciLayoutWriter } from '../packages/core/src/index.js';
+import { makeGzipLayer, sh, type GzipLayer as LayerFile } from './support/layers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'validate');
 const CLI = join(ROOT, 'packages/cli/bin/tollgate.js');
 const RUNS = Number(process.env.RUNS ?? 3);
 
-interface LayerFile {
-  gz: string;
-  diffID: string;
-}
 
-function sh(command: string): string {
-  const result = spawnSync('bash', ['-c', `set -o pipefail; ${command}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (result.status !== 0) throw new Error(`failed (${result.status}): ${command}\n${result.stderr}`);
-  return result.stdout;
-}
 
-function makeLayer(name: string, tarCommand: string): LayerFile {
-  const gz = join(WORK, `${name}.tar.gz`);
-  const meta = `${gz}.diffid`;
-  if (!existsSync(gz) || !existsSync(meta)) {
-    console.error(`building ${name} …`);
-    sh(`${tarCommand} | tee >(sha256sum | cut -d' ' -f1 > '${meta}.tmp') | gzip -6 > '${gz}.tmp'`);
-    sh(`mv '${gz}.tmp' '${gz}' && mv '${meta}.tmp' '${meta}'`);
-  }
-  return { gz, diffID: `sha256:${readFileSync(meta, 'utf8').trim()}` };
-}
+const makeLayer = (name: string, tarCommand: string): LayerFile => makeGzipLayer(WORK, name, tarCommand);
 
 async function makeImage(name: string, layers: LayerFile[]): Promise<string> {
   const dir = join(WORK, `${name}-layout`);

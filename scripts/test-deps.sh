@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the real servers and clients the tests talk to, from Debian's packages, when they are missing:
-# distribution's docker-registry, skopeo, umoci, redis-server, htpasswd (apache2-utils), zstd.
+# distribution's docker-registry, skopeo, podman, umoci, redis-server, htpasswd (apache2-utils), zstd.
 set -euo pipefail
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
@@ -8,6 +8,7 @@ log() { printf '[test-deps] %s\n' "$*" >&2; }
 declare -A package_for=(
   [docker-registry]=docker-registry
   [skopeo]=skopeo
+  [podman]=podman
   [umoci]=umoci
   [redis-server]=redis-server
   [htpasswd]=apache2-utils

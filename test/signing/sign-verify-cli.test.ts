@@ -42,23 +42,23 @@ describe('tollgate sign / verify (keyed, no tlog)', () => {
     expect(signed.code).toBe(0);
     expect(signed.stdout.trim()).toBe(`${registry.host}/cli/app@${digest}`);
 
-    const ok = await runCli(['verify', ref, '--key', pub, '--insecure-ignore-tlog', '-a', 'env=prod']);
+    const ok = await runCli(['verify', '--offline', ref, '--key', pub, '--insecure-ignore-tlog', '-a', 'env=prod']);
     expect(ok.code).toBe(0);
     expect(ok.stderr).toMatch(/^Verification for .* --\nThe following checks were performed/);
     expect(JSON.parse(ok.stdout.trim().split('\n')[0]!).predicateType).toBe('https://sigstore.dev/cosign/sign/v1');
 
-    const bad = await runCli(['verify', ref, '--key', wrongPub, '--insecure-ignore-tlog']);
+    const bad = await runCli(['verify', '--offline', ref, '--key', wrongPub, '--insecure-ignore-tlog']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/no valid signature/);
     expect(bad.stderr).toMatch(/- referrer sha256:[0-9a-f]{64} \(fallback-tag\): /);
 
-    const json = await runCli(['verify', ref, '--key', wrongPub, '--insecure-ignore-tlog', '--json']);
+    const json = await runCli(['verify', '--offline', ref, '--key', wrongPub, '--insecure-ignore-tlog', '--json']);
     expect(json.code).toBe(1);
     const result = JSON.parse(json.stdout);
     expect(result).toMatchObject({ verified: false, ok: false, digest, kind: 'signature' });
     expect(result.examined[0].reasons.length).toBe(1);
 
-    const noTlog = await runCli(['verify', ref, '--key', pub]);
+    const noTlog = await runCli(['verify', '--offline', ref, '--key', pub]);
     expect(noTlog.code).toBe(1);
     expect(noTlog.stderr).toMatch(/no transparency log entry/);
   });
@@ -70,7 +70,7 @@ describe('tollgate sign / verify (keyed, no tlog)', () => {
     expect(signed.stderr).toBe('');
     expect(signed.code).toBe(0);
     expect(JSON.parse(signed.stdout).legacyTag).toBe(`sha256-${digest.slice(7)}.sig`);
-    const ok = await runCli(['verify', ref, '--key', pub, '--insecure-ignore-tlog', '--json']);
+    const ok = await runCli(['verify', '--offline', ref, '--key', pub, '--insecure-ignore-tlog', '--json']);
     expect(ok.code).toBe(0);
     const result = JSON.parse(ok.stdout);
     expect(result.examined[0]).toMatchObject({ ok: true, source: 'legacy-tag', format: 'legacy' });
@@ -84,14 +84,14 @@ describe('tollgate sign / verify (keyed, no tlog)', () => {
     writeFileSync(predicate, JSON.stringify({ buildDefinition: { buildType: 'test' } }));
     const attested = await runCli(['attest', ref, '--key', cosignKey, '--tlog-upload=false', '--type', 'slsaprovenance1', '--predicate', predicate], { env });
     expect(attested.code).toBe(0);
-    const ok = await runCli(['verify-attestation', ref, '--type', 'slsaprovenance1', '--key', pub, '--insecure-ignore-tlog', '--json']);
+    const ok = await runCli(['verify-attestation', '--offline', ref, '--type', 'slsaprovenance1', '--key', pub, '--insecure-ignore-tlog', '--json']);
     expect(ok.code).toBe(0);
     expect(JSON.parse(ok.stdout).examined[0].statement.predicate).toEqual({ buildDefinition: { buildType: 'test' } });
-    const wrongType = await runCli(['verify-attestation', ref, '--type', 'spdxjson', '--key', pub, '--insecure-ignore-tlog']);
+    const wrongType = await runCli(['verify-attestation', '--offline', ref, '--type', 'spdxjson', '--key', pub, '--insecure-ignore-tlog']);
     expect(wrongType.code).toBe(1);
     expect(wrongType.stderr).toMatch(/predicate type is "https:\/\/slsa.dev\/provenance\/v1", not https:\/\/spdx.dev\/Document/);
     // An attestation is not a signature.
-    const asSignature = await runCli(['verify', ref, '--key', pub, '--insecure-ignore-tlog']);
+    const asSignature = await runCli(['verify', '--offline', ref, '--key', pub, '--insecure-ignore-tlog']);
     expect(asSignature.code).toBe(1);
   });
 
@@ -100,7 +100,7 @@ describe('tollgate sign / verify (keyed, no tlog)', () => {
     const ref = `${registry.host}/cli/files:v1`;
     const attested = await runCli(['attest', ref, '--key', cosignKey, '--tlog-upload=false', '--type', 'filemanifest'], { env });
     expect(attested.code).toBe(0);
-    const ok = await runCli(['verify-attestation', ref, '--type', 'filemanifest', '--key', pub, '--insecure-ignore-tlog', '--json']);
+    const ok = await runCli(['verify-attestation', '--offline', ref, '--type', 'filemanifest', '--key', pub, '--insecure-ignore-tlog', '--json']);
     expect(ok.code).toBe(0);
     const predicate = JSON.parse(ok.stdout).examined[0].statement.predicate;
     expect(Object.keys(predicate.files)).toEqual(['bin/tool', 'etc/passwd']);
@@ -110,11 +110,11 @@ describe('tollgate sign / verify (keyed, no tlog)', () => {
 
   it('usage errors exit 2', async () => {
     const ref = `${registry.host}/cli/app:v1`;
-    expect((await runCli(['verify', ref])).code).toBe(2);
-    expect((await runCli(['verify', ref, '--key', pub, '--certificate-identity', 'a', '--certificate-oidc-issuer', 'b'])).code).toBe(2);
+    expect((await runCli(['verify', '--offline', ref])).code).toBe(2);
+    expect((await runCli(['verify', '--offline', ref, '--key', pub, '--certificate-identity', 'a', '--certificate-oidc-issuer', 'b'])).code).toBe(2);
     expect((await runCli(['sign', ref])).code).toBe(2);
     expect((await runCli(['attest', ref, '--key', cosignKey, '--type', 'nonsense'], { env })).code).toBe(2);
-    expect((await runCli(['verify', `oci:${dir}:x`, '--key', pub])).code).toBe(2);
+    expect((await runCli(['verify', '--offline', `oci:${dir}:x`, '--key', pub])).code).toBe(2);
   });
 });
 

@@ -39,19 +39,19 @@ describe('tollgate sign-blob, keyless', () => {
     expect(written.verificationMaterial.timestampVerificationData.rfc3161Timestamps).toHaveLength(1);
 
     const trust = ['--trusted-root', join(work, 'trusted_root.json')];
-    const ok = await runCli(['verify-blob', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer, ...trust]);
+    const ok = await runCli(['verify-blob', '--offline', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer, ...trust]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     expect(ok.stdout + ok.stderr).toMatch(/Verified OK/);
 
-    const wrongIdentity = await runCli(['verify-blob', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', 'someone@tollgate.test', '--certificate-oidc-issuer', mock.issuer, ...trust]);
+    const wrongIdentity = await runCli(['verify-blob', '--offline', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', 'someone@tollgate.test', '--certificate-oidc-issuer', mock.issuer, ...trust]);
     expect(wrongIdentity.code).toBe(1);
-    const prefixOnly = await runCli(['verify-blob', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity-regexp', 'release@tollgate', '--certificate-oidc-issuer', mock.issuer, ...trust]);
+    const prefixOnly = await runCli(['verify-blob', '--offline', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity-regexp', 'release@tollgate', '--certificate-oidc-issuer', mock.issuer, ...trust]);
     expect(prefixOnly.code).toBe(1);
-    const publicGood = await runCli(['verify-blob', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer]);
+    const publicGood = await runCli(['verify-blob', '--offline', join(work, 'artifact.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer]);
     expect(publicGood.code).toBe(1);
 
     await writeFile(join(work, 'other.txt'), 'another artifact\n');
-    const otherFile = await runCli(['verify-blob', join(work, 'other.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer, ...trust]);
+    const otherFile = await runCli(['verify-blob', '--offline', join(work, 'other.txt'), '--bundle', bundle, '--certificate-identity', identity, '--certificate-oidc-issuer', mock.issuer, ...trust]);
     expect(otherFile.code).toBe(1);
   });
 

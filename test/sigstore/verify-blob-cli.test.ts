@@ -38,21 +38,21 @@ describe('tollgate sign-blob --key → verify-blob --key', () => {
     expect(written.mediaType).toBe('application/vnd.dev.sigstore.bundle.v0.3+json');
     expect(() => bundleFromJSON(written)).not.toThrow();
 
-    const verified = await runCli(['verify-blob', artifact, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog']);
+    const verified = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog']);
     expect(verified).toMatchObject({ code: 0, stdout: 'Verified OK\n' });
 
-    const json = await runCli(['verify-blob', artifact, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog', '--json']);
+    const json = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog', '--json']);
     expect(JSON.parse(json.stdout)).toMatchObject({ verified: true, bundleVersion: '0.3', content: 'message_signature', signer: { keyId: expect.stringMatching(/^[0-9a-f]{64}$/) } });
 
     const tampered = file('art2.txt', 'hello from tollgate!\n');
-    const failed = await runCli(['verify-blob', tampered, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog']);
+    const failed = await runCli(['verify-blob', '--offline', tampered, '--bundle', bundle, '--key', pub, '--insecure-ignore-tlog']);
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^Error: verification failed: .*message digest/);
 
-    const wrongKey = await runCli(['verify-blob', artifact, '--bundle', bundle, '--key', join(CONFORMANCE_DIR, 'managed-key-happy-path', 'key.pub'), '--insecure-ignore-tlog']);
+    const wrongKey = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', join(CONFORMANCE_DIR, 'managed-key-happy-path', 'key.pub'), '--insecure-ignore-tlog']);
     expect(wrongKey.code).toBe(1);
 
-    const noTlog = await runCli(['verify-blob', artifact, '--bundle', bundle, '--key', pub]);
+    const noTlog = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', pub]);
     expect(noTlog.code).toBe(1);
     expect(noTlog.stderr).toMatch(/no transparency log entry/);
   });
@@ -85,7 +85,7 @@ describe('tollgate verify-blob with hostile input', () => {
     ['empty', ''],
   ])('a %s bundle fails verification (exit 1) with the reason', async (name, content) => {
     const bundle = file(`${name.replace(/ /g, '-')}.json`, content);
-    const result = await runCli(['verify-blob', aTxt, '--bundle', bundle, ...identity]);
+    const result = await runCli(['verify-blob', '--offline', aTxt, '--bundle', bundle, ...identity]);
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/^Error: verification failed: bundle: .+/);
     expect(result.stdout).toBe('');
@@ -93,15 +93,15 @@ describe('tollgate verify-blob with hostile input', () => {
 
   it('an oversize bundle is not read (exit 2)', async () => {
     const bundle = file('huge.json', Buffer.alloc(10 * 1024 * 1024 + 1, 0x20));
-    const result = await runCli(['verify-blob', aTxt, '--bundle', bundle, ...identity]);
+    const result = await runCli(['verify-blob', '--offline', aTxt, '--bundle', bundle, ...identity]);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/is 10485761 bytes, more than the 10485760 allowed/);
   });
 
   it('a missing bundle or artifact, or a directory, exits 2', async () => {
-    expect((await runCli(['verify-blob', aTxt, '--bundle', join(dir, 'nope.json'), ...identity])).stderr).toMatch(/does not exist/);
-    expect((await runCli(['verify-blob', join(dir, 'nope.txt'), '--bundle', happyBundle, ...identity])).code).toBe(2);
-    const asDir = await runCli(['verify-blob', aTxt, '--bundle', dir, ...identity]);
+    expect((await runCli(['verify-blob', '--offline', aTxt, '--bundle', join(dir, 'nope.json'), ...identity])).stderr).toMatch(/does not exist/);
+    expect((await runCli(['verify-blob', '--offline', join(dir, 'nope.txt'), '--bundle', happyBundle, ...identity])).code).toBe(2);
+    const asDir = await runCli(['verify-blob', '--offline', aTxt, '--bundle', dir, ...identity]);
     expect(asDir.code).toBe(2);
     expect(asDir.stderr).toMatch(/not a regular file/);
   });
@@ -124,10 +124,10 @@ describe('tollgate verify-blob with hostile input', () => {
 
   it('an identity regexp that matches only a prefix fails (exit 1); the full one passes', async () => {
     const prefix = DEFAULT_IDENTITY.slice(0, DEFAULT_IDENTITY.indexOf('@')).replace(/[.]/g, '\\.');
-    const partial = await runCli(['verify-blob', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', prefix, '--certificate-oidc-issuer', DEFAULT_ISSUER]);
+    const partial = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', prefix, '--certificate-oidc-issuer', DEFAULT_ISSUER]);
     expect(partial.code).toBe(1);
     expect(partial.stderr).toMatch(/does not match/);
-    const full = await runCli(['verify-blob', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', `${prefix}@refs/heads/.*`, '--certificate-oidc-issuer-regexp', 'https://token\\.actions\\.githubusercontent\\.com']);
+    const full = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', `${prefix}@refs/heads/.*`, '--certificate-oidc-issuer-regexp', 'https://token\\.actions\\.githubusercontent\\.com']);
     expect(full.code).toBe(0);
   });
 
@@ -138,7 +138,7 @@ describe('tollgate verify-blob with hostile input', () => {
       ['--certificate-identity', DEFAULT_IDENTITY],
       ['--certificate-identity-regexp', '(', '--certificate-oidc-issuer', DEFAULT_ISSUER],
     ]) {
-      const result = await runCli(['verify-blob', aTxt, '--bundle', happyBundle, ...args]);
+      const result = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, ...args]);
       expect(result.code, args.join(' ')).toBe(2);
       expect(result.stderr).toMatch(/^Error: /);
     }

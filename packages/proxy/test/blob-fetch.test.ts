@@ -109,4 +109,24 @@ describe('BlobFetch', () => {
     await fetch.done;
     expect((await got).bytes.length).toBe(0);
   });
+
+  it('a blob larger than the in-memory window and the write batch arrives whole for early, mid-way and range readers', async () => {
+    const blob = randomBytes(20 * 1024 * 1024 + 12345);
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    const early = collect(fetch.createReader());
+    const range = collect(fetch.createReader(5_000_000, 15_000_000));
+    let mid: Promise<{ bytes: Buffer; error?: unknown }> | undefined;
+    for (let offset = 0; offset < blob.length; offset += 64 * 1024) {
+      upstream.write(blob.subarray(offset, offset + 64 * 1024));
+      if (mid === undefined && offset >= 12 * 1024 * 1024) mid = collect(fetch.createReader());
+    }
+    upstream.end();
+    await fetch.done;
+    for (const result of [await early, await mid!]) {
+      expect(result.error).toBeUndefined();
+      expect(result.bytes.equals(blob)).toBe(true);
+    }
+    expect((await range).bytes.equals(blob.subarray(5_000_000, 15_000_001))).toBe(true);
+    expect((await readFile(store.path(sha(blob)))).equals(blob)).toBe(true);
+  });
 });

@@ -1,13 +1,17 @@
+import { join } from 'node:path';
 import type { Command } from 'commander';
 import {
+  defaultDataDir,
+  PUBLIC_GOOD_TUF_MIRROR,
+  publicGoodTrustedRootViaTuf,
   loadTrustedRoot,
   MAX_TRUSTED_ROOT_BYTES,
-  publicGoodTrustedRoot,
   readInputFile,
   TollgateError,
   type IdentityPolicy,
   type ImageTrust,
 } from '@tollgate/core';
+import { writeErr } from '../output/write.js';
 
 export interface TrustFlags {
   key?: string;
@@ -16,6 +20,8 @@ export interface TrustFlags {
   certificateOidcIssuer?: string;
   certificateOidcIssuerRegexp?: string;
   trustedRoot?: string;
+  tufMirror: string;
+  offline: boolean;
   insecureIgnoreTlog: boolean;
 }
 
@@ -29,7 +35,9 @@ export function addTrustOptions(command: Command): Command {
     .option('--certificate-identity-regexp <re>', 'keyless: the identity as a regular expression, always matched against the whole SAN')
     .option('--certificate-oidc-issuer <url>', 'keyless: the OIDC issuer recorded in the certificate, exactly')
     .option('--certificate-oidc-issuer-regexp <re>', 'keyless: the OIDC issuer as a regular expression, matched whole')
-    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root embedded in tollgate; no network)')
+    .option('--trusted-root <file>', 'Sigstore trusted_root.json (default: the public-good root via TUF, cached under the data directory, with the root embedded in tollgate as the offline start)')
+    .option('--tuf-mirror <url>', 'mirror of the Sigstore public-good TUF repository (without --trusted-root)', PUBLIC_GOOD_TUF_MIRROR)
+    .option('--offline', 'no network for the trusted root: the cached TUF root if still valid, else the embedded one', false)
     .option('--insecure-ignore-tlog', 'do not use or require transparency-log entries (keyed signatures made with --tlog-upload=false)', false);
 }
 
@@ -59,7 +67,17 @@ export async function trustFrom(flags: TrustFlags): Promise<ImageTrust> {
   }
   const trustedRoot = flags.trustedRoot !== undefined
     ? loadTrustedRoot(await readInputFile(flags.trustedRoot, MAX_TRUSTED_ROOT_BYTES, 'trusted root'), `trusted root ${flags.trustedRoot}`)
-    : publicGoodTrustedRoot();
+    : await trustedRootViaTuf(flags);
   if (flags.key !== undefined) return { trustedRoot, key: new Uint8Array(await readInputFile(flags.key, MAX_KEY_BYTES, 'public key')) };
   return { trustedRoot, identity: identity! };
+}
+
+/**
+ * The public-good root through TUF (cache under `<data dir>/tuf`). A mirror that cannot be reached falls back to
+ * the cache or the embedded root with a one-line notice on stderr; metadata that fails verification is an error.
+ */
+async function trustedRootViaTuf(flags: TrustFlags) {
+  const result = await publicGoodTrustedRootViaTuf({ cacheDir: join(defaultDataDir(), 'tuf'), mirrorUrl: flags.tufMirror, offline: flags.offline });
+  if (result.notice) writeErr(result.notice);
+  return result.trustedRoot;
 }

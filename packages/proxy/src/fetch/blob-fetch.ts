@@ -3,8 +3,33 @@ import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
 
-/** Largest chunk a reader pushes at once. */
+/** Largest chunk a reader reads from the file at once (readers that keep up are served from the window). */
 const READ_CHUNK = 256 * 1024;
+/** Bytes received and hashed but not yet on disk before the download waits for the disk. */
+const MAX_PENDING = 4 * 1024 * 1024;
+/** The most recently written bytes kept in memory, so readers at the tail need not read them back from the file. */
+const WINDOW = 4 * 1024 * 1024;
+
+/** Writes all of `buffers` at `position` (writev may write less than asked; the rest is written again). */
+async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
+  let rest = buffers;
+  let at = position;
+  while (rest.length > 0) {
+    const { bytesWritten } = await handle.writev(rest, at);
+    at += bytesWritten;
+    let skip = bytesWritten;
+    const next: Buffer[] = [];
+    for (const b of rest) {
+      if (skip >= b.length) skip -= b.length;
+      else {
+        next.push(skip > 0 ? b.subarray(skip) : b);
+        skip = 0;
+      }
+    }
+    if (bytesWritten === 0 && next.length > 0) throw new TollgateError('STORE_ERROR', 'writing a blob temp file made no progress; check the disk');
+    rest = next;
+  }
+}
 
 export type FetchState = 'pending' | 'streaming' | 'committed' | 'failed';
 
@@ -23,10 +48,13 @@ export interface BlobFetchOptions {
 }
 
 /**
- * One upstream download of one blob, shared by every client that asks for it meanwhile. Bytes go to a temp file
- * and through the hash as they arrive; readers tail the temp file. The last byte is held back until the digest
- * and size are verified, so a client never receives a complete blob that failed verification: on failure every
- * reader is destroyed (the client sees a cut connection) and the temp file is removed.
+ * One upstream download of one blob, shared by every client that asks for it meanwhile. Bytes go through the hash
+ * as they arrive and on to a temp file (written in batches while the next bytes arrive, at most MAX_PENDING ahead
+ * of the disk); readers tail what is written, from an in-memory window of the latest bytes when they keep up, else
+ * from the temp file. The last byte is held back until the digest and size are verified, so a client never
+ * receives a complete blob that failed verification: on failure every reader is destroyed (the client sees a cut
+ * connection) and the temp file is removed. The last byte goes out once the verified temp file is fsynced and
+ * renamed into the store, so a client that has the whole blob finds it cached.
  */
 export class BlobFetch {
   state: FetchState = 'pending';
@@ -36,6 +64,9 @@ export class BlobFetch {
   /** Resolves once the blob is verified and committed; rejects on any failure. */
   readonly done: Promise<void>;
   private written = 0;
+  /** The latest written bytes: `window[0]` starts at file offset `windowStart`; they end at `written`. */
+  private window: Buffer[] = [];
+  private windowStart = 0;
   private waiters: (() => void)[] = [];
   private readonly controller = new AbortController();
 
@@ -87,21 +118,52 @@ export class BlobFetch {
       upstream.on('error', () => undefined);
       this.state = 'streaming';
       readyResolve();
+      const file = writeHandle;
+      let received = 0;
+      let pending: Buffer[] = [];
+      let pendingBytes = 0;
+      let flushing: Promise<void> | undefined;
+      let writeError: unknown;
+      // Writes what has been received, in order, batch after batch, while the loop below keeps receiving.
+      const flush = async (): Promise<void> => {
+        while (pending.length > 0) {
+          const batch = pending;
+          const bytes = pendingBytes;
+          pending = [];
+          pendingBytes = 0;
+          await writeAllAt(file, batch, this.written);
+          this.written += bytes;
+          this.remember(batch, bytes);
+          this.options.onBytes?.(bytes);
+          this.notify();
+        }
+      };
+      const startFlush = () => {
+        flushing ??= flush().then(
+          () => {
+            flushing = undefined;
+          },
+          (error: unknown) => {
+            writeError ??= error;
+            flushing = undefined;
+          },
+        );
+      };
       for await (const chunk of upstream) {
+        if (writeError !== undefined) throw writeError;
         const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-        if (this.written + bytes.length > size) {
+        if (received + bytes.length > size) {
           throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent more than the ${size} bytes its descriptor declares`);
         }
         hash.update(bytes);
-        let offset = 0;
-        while (offset < bytes.length) {
-          const { bytesWritten } = await writeHandle.write(bytes, offset, bytes.length - offset, this.written + offset);
-          offset += bytesWritten;
-        }
-        this.written += bytes.length;
-        this.options.onBytes?.(bytes.length);
-        this.notify();
+        received += bytes.length;
+        pending.push(bytes);
+        pendingBytes += bytes.length;
+        startFlush();
+        if (pendingBytes >= MAX_PENDING) await flushing;
       }
+      while (flushing !== undefined) await flushing;
+      if (writeError !== undefined) throw writeError;
       if (this.written !== size) {
         throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent ${this.written} bytes, not the ${size} its descriptor declares; the blob is truncated`);
       }
@@ -114,11 +176,13 @@ export class BlobFetch {
       writeHandle = undefined;
       await this.options.commit(tempPath);
       this.state = 'committed';
+      this.window = [];
       this.notify();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.state = 'failed';
       this.error = failure;
+      this.window = [];
       readyReject(failure);
       upstream?.destroy();
       await writeHandle?.close().catch(() => undefined);
@@ -126,6 +190,27 @@ export class BlobFetch {
       this.notify();
       throw failure;
     }
+  }
+
+  /** Keeps `batch` (just written, ending at `written`) in the window, dropping the oldest bytes beyond WINDOW. */
+  private remember(batch: Buffer[], bytes: number): void {
+    if (this.window.length === 0) this.windowStart = this.written - bytes;
+    this.window.push(...batch);
+    while (this.window.length > 1 && this.written - this.windowStart - this.window[0]!.length >= WINDOW) {
+      this.windowStart += this.window.shift()!.length;
+    }
+  }
+
+  /** Bytes from `position` up to `limit` (exclusive) held in the window, without copying; undefined if not there. */
+  private fromWindow(position: number, limit: number): Buffer | undefined {
+    if (position < this.windowStart) return undefined;
+    let start = this.windowStart;
+    for (const chunk of this.window) {
+      const end = start + chunk.length;
+      if (position < end) return chunk.subarray(position - start, Math.min(chunk.length, limit - start));
+      start = end;
+    }
+    return undefined;
   }
 
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
@@ -159,6 +244,12 @@ export class BlobFetch {
           if (self.state === 'failed') throw self.error ?? new Error('blob fetch failed');
           const available = Math.min(self.available(), end + 1);
           if (position < available) {
+            const held = self.fromWindow(position, available);
+            if (held !== undefined && held.length > 0) {
+              position += held.length;
+              yield held;
+              continue;
+            }
             handle ??= await self.openBytes();
             const length = Math.min(available - position, READ_CHUNK);
             const buffer = Buffer.allocUnsafe(length);
