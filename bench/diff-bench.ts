@@ -17,11 +17,11 @@
  * "Diff" section of docs/benchmarks.md.
  */
 import { spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { diffImages, LayerIndexStore, MediaType, OciLayoutWriter, openImage, type ImageDiff } from '../packages/core/src/index.js';
-import { makeGzipLayer, sh, type GzipLayer as LayerFile } from './support/layers.js';
+import { diffImages, LayerIndexStore, openImage, type ImageDiff } from '../packages/core/src/index.js';
+import { makeGzipLayer, makeLayoutImage, sh, type GzipLayer as LayerFile } from './support/layers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'diff');
@@ -50,28 +50,7 @@ function topLayer(name: string, version: 1 | 2): LayerFile {
   return makeLayer(name, `tar --format=pax --numeric-owner --mtime=@${version} -C '${dir}' -cf - usr`);
 }
 
-async function makeImage(name: string, layers: LayerFile[]): Promise<string> {
-  const dir = join(WORK, `${name}-layout`);
-  if (existsSync(join(dir, 'index.json'))) return `oci:${dir}:v1`;
-  const writer = await OciLayoutWriter.create(dir);
-  const descriptors = [];
-  for (const layer of layers) {
-    const blob = await writer.writeBlob(createReadStream(layer.gz, { highWaterMark: 1 << 20 }));
-    descriptors.push({ mediaType: MediaType.OciLayerGzip, digest: blob.digest, size: blob.size });
-  }
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) } }));
-  const configBlob = await writer.writeBlob(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
-      config: { mediaType: MediaType.OciConfig, digest: configBlob.digest, size: configBlob.size },
-      layers: descriptors,
-    }),
-  );
-  await writer.writeManifest(manifest, MediaType.OciManifest, 'v1');
-  return `oci:${dir}:v1`;
-}
+const makeImage = (name: string, layers: LayerFile[]): Promise<string> => makeLayoutImage(WORK, name, layers);
 
 function baseTarCommand(): { label: string; command: string } {
   if (!existsSync(join(DEBIAN, 'etc/debian_version'))) {

@@ -12,10 +12,9 @@
  *  - big:     one ~1 GB-uncompressed gzip layer from /usr/lib, for throughput and memory.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { createReadStream, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MediaType, OciLayoutWriter } from '../packages/core/src/index.js';
-import { makeGzipLayer, sh, type GzipLayer as LayerFile } from './support/layers.js';
+import { makeGzipLayer, makeLayoutImage, sh, type GzipLayer as LayerFile } from './support/layers.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'validate');
@@ -26,35 +25,7 @@ const RUNS = Number(process.env.RUNS ?? 3);
 
 const makeLayer = (name: string, tarCommand: string): LayerFile => makeGzipLayer(WORK, name, tarCommand);
 
-async function makeImage(name: string, layers: LayerFile[]): Promise<string> {
-  const dir = join(WORK, `${name}-layout`);
-  if (existsSync(join(dir, 'index.json'))) return `oci:${dir}:v1`;
-  const writer = await OciLayoutWriter.create(dir);
-  const descriptors = [];
-  for (const layer of layers) {
-    const blob = await writer.writeBlob(createReadStream(layer.gz, { highWaterMark: 1 << 20 }));
-    descriptors.push({ mediaType: MediaType.OciLayerGzip, digest: blob.digest, size: blob.size });
-  }
-  const config = Buffer.from(
-    JSON.stringify({
-      architecture: 'amd64',
-      os: 'linux',
-      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
-      history: layers.map((_, i) => ({ created_by: `bench layer ${i}` })),
-    }),
-  );
-  const configBlob = await writer.writeBlob(config);
-  const manifest = Buffer.from(
-    JSON.stringify({
-      schemaVersion: 2,
-      mediaType: MediaType.OciManifest,
-      config: { mediaType: MediaType.OciConfig, digest: configBlob.digest, size: configBlob.size },
-      layers: descriptors,
-    }),
-  );
-  await writer.writeManifest(manifest, MediaType.OciManifest, 'v1');
-  return `oci:${dir}:v1`;
-}
+const makeImage = (name: string, layers: LayerFile[]): Promise<string> => makeLayoutImage(WORK, name, layers);
 
 function timed(fn: () => void): number {
   let best = Infinity;

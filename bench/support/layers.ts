@@ -1,6 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createReadStream, existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { MediaType, OciLayoutWriter } from '../../packages/core/src/index.js';
 
 /** Runs a bash command with pipefail and returns its stdout; throws with stderr when it fails. */
 export function sh(command: string): string {
@@ -36,4 +37,38 @@ export function makeGzipLayer(work: string, name: string, tarCommand: string): G
   }
   const [sha, size] = readFileSync(meta, 'utf8').trim().split(/\s+/);
   return { gz, diffID: `sha256:${sha}`, tarBytes: Number(size) };
+}
+
+/**
+ * An OCI layout `<work>/<name>-layout` holding one image (tag `v1`) made of the given gzip layers, built once and
+ * reused; returns its `oci:` reference.
+ */
+export async function makeLayoutImage(work: string, name: string, layers: readonly GzipLayer[]): Promise<string> {
+  const dir = join(work, `${name}-layout`);
+  if (existsSync(join(dir, 'index.json'))) return `oci:${dir}:v1`;
+  const writer = await OciLayoutWriter.create(dir);
+  const descriptors = [];
+  for (const layer of layers) {
+    const blob = await writer.writeBlob(createReadStream(layer.gz, { highWaterMark: 1 << 20 }));
+    descriptors.push({ mediaType: MediaType.OciLayerGzip, digest: blob.digest, size: blob.size });
+  }
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.diffID) },
+      history: layers.map((_, i) => ({ created_by: `bench layer ${i}` })),
+    }),
+  );
+  const configBlob = await writer.writeBlob(config);
+  const manifest = Buffer.from(
+    JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaType.OciManifest,
+      config: { mediaType: MediaType.OciConfig, digest: configBlob.digest, size: configBlob.size },
+      layers: descriptors,
+    }),
+  );
+  await writer.writeManifest(manifest, MediaType.OciManifest, 'v1');
+  return `oci:${dir}:v1`;
 }
