@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, stampAudit, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -107,13 +107,8 @@ export class LevelMetadataStore implements MetadataStore {
     return stamped;
   }
 
-  async listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
-    const out: AuditEvent[] = [];
-    for await (const event of this.scanAudit(options)) {
-      if (out.length >= limit) break;
-      out.push(event);
-    }
-    return out;
+  listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
+    return firstAuditEvents(this.scanAudit(options), limit);
   }
 
   async *scanAudit(options: { since?: number } = {}): AsyncIterable<AuditEvent> {

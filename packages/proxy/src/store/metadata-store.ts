@@ -88,3 +88,13 @@ export function stampAudit(event: Omit<AuditEvent, 'at'>, at = Date.now()): Audi
   return { ...event, at, time: new Date(at).toISOString() } as AuditEvent;
 }
 
+
+/** The first `limit` audit events of a scan (newest first): listAudit of every store. */
+export async function firstAuditEvents(events: AsyncIterable<AuditEvent>, limit: number): Promise<AuditEvent[]> {
+  const out: AuditEvent[] = [];
+  for await (const event of events) {
+    if (out.length >= limit) break;
+    out.push(event);
+  }
+  return out;
+}

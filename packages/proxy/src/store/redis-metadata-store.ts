@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { metaKey, stampAudit, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
 const MAX_VALUE_BYTES = 8 * 1024 * 1024;
@@ -155,13 +155,8 @@ export class RedisMetadataStore implements MetadataStore {
     return stamped;
   }
 
-  async listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
-    const out: AuditEvent[] = [];
-    for await (const event of this.scanAudit(options)) {
-      if (out.length >= limit) break;
-      out.push(event);
-    }
-    return out;
+  listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
+    return firstAuditEvents(this.scanAudit(options), limit);
   }
 
   async *scanAudit(options: { since?: number } = {}): AsyncIterable<AuditEvent> {
