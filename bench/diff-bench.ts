@@ -22,6 +22,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { diffImages, LayerIndexStore, openImage, type ImageDiff } from '../packages/core/src/index.js';
 import { makeGzipLayer, makeLayoutImage, sh, type GzipLayer as LayerFile } from './support/layers.js';
+import { bestOf } from './support/timing.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'diff');
@@ -78,15 +79,7 @@ function otherDirs(): string[] {
   return dirs;
 }
 
-async function best(fn: () => Promise<unknown>): Promise<number> {
-  let min = Infinity;
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    min = Math.min(min, (performance.now() - t0) / 1000);
-  }
-  return min;
-}
+const best = (fn: () => Promise<unknown> | unknown): Promise<number> => bestOf(RUNS, fn);
 
 async function diffOnce(a: string, b: string, store: LayerIndexStore | undefined): Promise<ImageDiff> {
   const [ia, ib] = await Promise.all([openImage(a), openImage(b)]);

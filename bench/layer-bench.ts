@@ -10,6 +10,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { createReadStream, existsSync, mkdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { readLayer, type ReadLayerOptions } from '../packages/core/src/index.js';
+import { bestOf } from './support/timing.js';
 
 const WORK = join(import.meta.dirname, '.work');
 const TAR = join(WORK, 'layer.tar');
@@ -50,15 +51,7 @@ function prepare(): void {
   }
 }
 
-async function best(fn: () => Promise<void> | void): Promise<number> {
-  let min = Infinity;
-  for (let i = 0; i < RUNS; i++) {
-    const t0 = performance.now();
-    await fn();
-    min = Math.min(min, (performance.now() - t0) / 1000);
-  }
-  return min;
-}
+const best = (fn: () => Promise<unknown> | unknown): Promise<number> => bestOf(RUNS, fn);
 
 const shell = (cmd: string) => () => sh(cmd);
 const ours = (file: string, options: ReadLayerOptions) => async () => {

@@ -13,22 +13,12 @@ import {
   type ImageManifest,
 } from '@tollgate/core';
 import { buildUmociImage } from '../../../../test/support/umoci.js';
-import { readAll, readWholeImage, sha256, skopeo, tarNames, tempDirs } from './helpers.js';
+import { expectError, readAll, readWholeImage, sha256, skopeo, tarNames, tempDirs } from './helpers.js';
 import { paxRecord, rawTar } from './tar-fixtures.js';
 
 const temp = tempDirs();
 afterAll(() => temp.cleanup());
 
-async function expectError(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isTollgateError(error), `expected a TollgateError, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  expect((error as Error).message).toMatch(message);
-  expect((error as Error).message).not.toContain('\n');
-}
 
 /** Resolves the root of an archive and closes the source, whatever happens. */
 async function rootOf(path: string, reference?: string) {

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import type { ContentSource, Descriptor, ImageManifest } from '@tollgate/core';
+import { expect } from 'vitest';
+import { isTollgateError, type ContentSource, type Descriptor, type ImageManifest } from '@tollgate/core';
 
 const execFileAsync = promisify(execFile);
 
@@ -83,4 +84,16 @@ async function readImage(source: ContentSource): Promise<{ manifest: ImageManife
 /** The names in an uncompressed (or gzip) tar, via GNU tar, an independent reader. */
 export async function tarNames(path: string): Promise<string[]> {
   return (await run('tar', ['-tf', path])).split('\n').filter((l) => l !== '');
+}
+
+/** Awaits a promise that must reject with a one-line TollgateError of `code` whose message matches. */
+export async function expectError(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(isTollgateError(error), `expected a TollgateError, got ${String(error)}`).toBe(true);
+  expect((error as { code: string }).code).toBe(code);
+  expect((error as Error).message).toMatch(message);
+  expect((error as Error).message).not.toContain('\n');
 }

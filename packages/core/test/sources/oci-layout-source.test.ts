@@ -3,21 +3,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isTollgateError, listLayoutTags, OciLayoutSource, writeImageToLayout, type Descriptor, type ImageManifest } from '@tollgate/core';
 import { buildUmociImage } from '../../../../test/support/umoci.js';
-import { readAll, readWholeImage, run, sha256, skopeo, tempDirs } from './helpers.js';
+import { expectError, readAll, readWholeImage, run, sha256, skopeo, tempDirs } from './helpers.js';
 
 const temp = tempDirs();
 afterAll(() => temp.cleanup());
 
-async function expectError(promise: Promise<unknown>, code: string, message: RegExp): Promise<void> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(isTollgateError(error), `expected a TollgateError, got ${String(error)}`).toBe(true);
-  expect((error as { code: string }).code).toBe(code);
-  expect((error as Error).message).toMatch(message);
-  expect((error as Error).message).not.toContain('\n');
-}
 
 describe('OciLayoutSource on a umoci-built layout', () => {
   let layout: string;
