@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
 import { BlobFetch } from '../fetch/blob-fetch.js';
@@ -28,7 +27,10 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   return { digest, size: admission.size };
 }
 
-async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<Readable | undefined> {
+/** An admitted blob ready to send: a committed file (sent with reused buffers) or a reader of a download in flight. */
+export type OpenedBlob = { kind: 'file'; handle: FileHandle; start: number; end: number } | { kind: 'stream'; stream: Readable };
+
+async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob | undefined> {
   let handle;
   try {
     handle = await open(core.blobs.path(digest), 'r');
@@ -42,7 +44,7 @@ async function openCached(core: ProxyCore, digest: string, size: number, range?:
   }
   core.retention.touch(digest);
   core.metrics.cache.inc({ kind: 'blob', result: 'hit' });
-  return createReadStream('', { fd: handle, highWaterMark: 1 << 20, ...(range ? { start: range.start, end: range.end } : {}) });
+  return { kind: 'file', handle, start: range?.start ?? 0, end: range?.end ?? size - 1 };
 }
 
 function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number): BlobFetch {
@@ -87,7 +89,7 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
  * Opens an admitted blob: from the store when it is there, else by joining the download in flight, else by
  * starting one (concurrent requests for one digest share a single upstream fetch).
  */
-export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<Readable> {
+export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
   for (let attempt = 0; attempt < 3; attempt++) {
     let fetch = core.blobFetches.get(digest);
     if (fetch === undefined) {
@@ -108,7 +110,7 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
       reader.destroy();
       throw error;
     }
-    return reader;
+    return { kind: 'stream', stream: reader };
   }
   throw new OciError(503, 'UNAVAILABLE', `blob ${digest} could not be opened; try again`);
 }

@@ -1,3 +1,4 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import { MediaType } from '@tollgate/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { ChallengeError } from '../../auth/client-auth.js';
@@ -6,6 +7,7 @@ import { selectUpstream, type UpstreamRoute } from '../../routing/select-upstrea
 import type { ProxyCore } from '../../serve/proxy-core.js';
 import { checkReference, resolveManifest } from '../../serve/resolve-manifest.js';
 import { admittedBlob, openBlob } from '../../serve/serve-blob.js';
+import { sendFileRange } from '../../serve/send-file.js';
 import { OciError, toOciError, type Subject } from '../oci-error.js';
 import { parseRange } from '../range.js';
 
@@ -67,15 +69,24 @@ async function blob(core: ProxyCore, request: FastifyRequest, reply: FastifyRepl
   reply.header('docker-content-digest', digest).header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes');
   if (request.method === 'HEAD') return reply.header('content-length', size).send();
   const range = parseRange(request.headers.range, size);
-  const stream = await openBlob(core, r, digest, size, range);
-  let sent = 0;
-  stream.on('data', (chunk: Buffer) => (sent += chunk.length));
-  stream.on('close', () => core.metrics.servedBytes.inc(sent));
+  const opened = await openBlob(core, r, digest, size, range);
   if (range !== undefined) {
     reply.code(206).header('content-range', `bytes ${range.start}-${range.end}/${size}`).header('content-length', range.end - range.start + 1);
   } else {
     reply.header('content-length', size);
   }
+  if (opened.kind === 'file') {
+    // Written to the raw response with reused buffers (see sendFileRange); fastify's onResponse hooks still run.
+    reply.hijack();
+    reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
+    const sent = await sendFileRange(reply.raw, opened.handle, opened.start, opened.end);
+    core.metrics.servedBytes.inc(sent);
+    return reply;
+  }
+  const stream = opened.stream;
+  let sent = 0;
+  stream.on('data', (chunk: Buffer) => (sent += chunk.length));
+  stream.on('close', () => core.metrics.servedBytes.inc(sent));
   return reply.send(stream);
 }
 
@@ -125,7 +136,8 @@ async function authenticate(core: ProxyCore, request: FastifyRequest, name: stri
 
 /** The OCI distribution pull API under /v2/. Push and delete answer UNSUPPORTED. */
 export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
-  app.addHook('onSend', async (request, reply) => {
+  // Set on arrival, not in onSend: blobs from the cache are written past fastify's send (see sendFileRange).
+  app.addHook('onRequest', async (request, reply) => {
     if (request.url.startsWith('/v2')) reply.header('docker-distribution-api-version', 'registry/2.0');
   });
 
