@@ -1,5 +1,5 @@
 import { mkdir } from 'node:fs/promises';
-import { TollgateError } from '@tollgate/core';
+import { preloadRegistryHttp, TollgateError } from '@tollgate/core';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ProxyConfig } from './config/types.js';
@@ -78,6 +78,8 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     app,
     core,
     async listen() {
+      // Every gate pulls through the upstreams' HTTP client; loaded before the first client waits on it.
+      if (config.upstreams.some((u) => u.url !== undefined)) await preloadRegistryHttp();
       await app.listen({ host: config.listen.host, port: config.listen.port });
       const address = app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import { loadPolicyFile, loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, parseReference, TollgateError } from '@tollgate/core';
+import { loadPolicyFile, loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, parseReference, TollgateError, warmUpVerification } from '@tollgate/core';
 import type { GateConfig, UpstreamConfig } from '../config/types.js';
 import { allowAllGate } from './allow-all.js';
 import { allowListGate } from './allow-list.js';
@@ -34,6 +34,8 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
     trustedRoot = loadTrustedRoot(bytes, `trusted root ${config.trustedRoot}`);
     trustedRootDigest = bytesDigest(bytes);
   }
+  // Loaded now rather than by the first client's pull: the trusted root, notation's libraries, the HTTP client.
+  trustedRoot = await warmUpVerification(policy, trustedRoot ? { trustedRoot } : {});
   const registries = new Map(upstreams.map((u) => [u.name, registryOf(u)]));
   return policyGate(policy, {
     registryFor: (name) => {

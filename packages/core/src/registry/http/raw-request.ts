@@ -8,6 +8,11 @@ function loadRequest(): Promise<UndiciRequest> {
   undiciRequest ??= import('undici').then((module) => module.request);
   return undiciRequest;
 }
+
+/** Loads the HTTP client now, for a long-running process whose first registry request should not wait for it. */
+export async function preloadRegistryHttp(): Promise<void> {
+  await loadRequest();
+}
 import { isLoopbackHost } from '../endpoint.js';
 import { errorFromResponse, isTransientNetworkError, networkError, registryError, type RequestContext } from '../errors.js';
 import { contentLength, drain, headerValue, readBounded, type BodyStream, discardBody } from './read-bounded.js';

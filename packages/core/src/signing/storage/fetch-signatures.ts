@@ -36,33 +36,10 @@ export async function fetchSignatures(client: SignatureReader, repository: strin
   const include = options.include ?? 'all';
   const problems: string[] = [];
 
-  const bundles: Array<{ descriptor: Descriptor; source: 'referrers-api' | 'fallback-tag' }> = [];
-  try {
-    const listed = await client.referrers(repository, digest);
-    if (listed.source !== 'none') {
-      for (const descriptor of listed.index.manifests) {
-        if (descriptor.artifactType === undefined || !SIGSTORE_BUNDLE_MEDIA_TYPES.includes(descriptor.artifactType)) continue;
-        if (!wanted(include, descriptor.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION])) continue;
-        bundles.push({ descriptor, source: listed.source === 'api' ? 'referrers-api' : 'fallback-tag' });
-      }
-    }
-  } catch (error) {
-    problems.push(`the referrers of ${digest} could not be listed (referrers API or ${referrersTag(digest)} tag): ${messageOf(error)}`);
-  }
-
-  const legacyManifests: Array<{ tag: string; kind: 'sig' | 'att'; manifest: ImageManifest; digest: string }> = [];
-  for (const kind of include === 'all' ? (['sig', 'att'] as const) : include === 'signatures' ? (['sig'] as const) : (['att'] as const)) {
-    const tag = legacyTag(digest, kind);
-    try {
-      const raw = await client.getManifest(repository, tag);
-      const parsed = parseManifest(raw.bytes, raw.mediaType, `legacy ${tag} manifest`);
-      if (parsed.kind !== 'image') throw new TollgateError('INVALID_MANIFEST', `the ${tag} tag names an index; cosign writes an image manifest there`);
-      legacyManifests.push({ tag, kind, manifest: parsed.manifest, digest: raw.digest });
-    } catch (error) {
-      if (error instanceof TollgateError && error.code === 'NOT_FOUND') continue;
-      problems.push(`the legacy ${tag} tag could not be read: ${messageOf(error)}`);
-    }
-  }
+  // The referrers listing and the legacy tags are independent questions: asked at once, one round trip instead of three.
+  const kinds = include === 'all' ? (['sig', 'att'] as const) : include === 'signatures' ? (['sig'] as const) : (['att'] as const);
+  const [bundles, ...legacy] = await Promise.all([listBundles(client, repository, digest, include, problems), ...kinds.map((kind) => readLegacyTag(client, repository, digest, kind, problems))]);
+  const legacyManifests = legacy.filter((m): m is LegacyManifest => m !== undefined);
 
   const legacyLayers = legacyManifests.flatMap((m) => m.manifest.layers.map((layer, i) => ({ ...m, layer, index: i })));
   const total = bundles.length + legacyLayers.length;
@@ -86,6 +63,41 @@ export async function fetchSignatures(client: SignatureReader, repository: strin
   ];
   const signatures = await mapConcurrent(jobs, options.concurrency ?? 4, (job) => job());
   return { digest, signatures, problems };
+}
+
+type BundleCandidate = { descriptor: Descriptor; source: 'referrers-api' | 'fallback-tag' };
+type LegacyManifest = { tag: string; kind: 'sig' | 'att'; manifest: ImageManifest; digest: string };
+
+/** The Sigstore bundles listed by the referrers API or the `sha256-<hex>` tag; a listing that fails is a problem. */
+async function listBundles(client: SignatureReader, repository: string, digest: string, include: 'signatures' | 'attestations' | 'all', problems: string[]): Promise<BundleCandidate[]> {
+  const bundles: BundleCandidate[] = [];
+  try {
+    const listed = await client.referrers(repository, digest);
+    if (listed.source !== 'none') {
+      for (const descriptor of listed.index.manifests) {
+        if (descriptor.artifactType === undefined || !SIGSTORE_BUNDLE_MEDIA_TYPES.includes(descriptor.artifactType)) continue;
+        if (!wanted(include, descriptor.annotations?.[BUNDLE_PREDICATE_TYPE_ANNOTATION])) continue;
+        bundles.push({ descriptor, source: listed.source === 'api' ? 'referrers-api' : 'fallback-tag' });
+      }
+    }
+  } catch (error) {
+    problems.push(`the referrers of ${digest} could not be listed (referrers API or ${referrersTag(digest)} tag): ${messageOf(error)}`);
+  }
+  return bundles;
+}
+
+/** cosign's legacy `.sig` / `.att` tag manifest; undefined when the tag does not exist or cannot be read (a problem). */
+async function readLegacyTag(client: SignatureReader, repository: string, digest: string, kind: 'sig' | 'att', problems: string[]): Promise<LegacyManifest | undefined> {
+  const tag = legacyTag(digest, kind);
+  try {
+    const raw = await client.getManifest(repository, tag);
+    const parsed = parseManifest(raw.bytes, raw.mediaType, `legacy ${tag} manifest`);
+    if (parsed.kind !== 'image') throw new TollgateError('INVALID_MANIFEST', `the ${tag} tag names an index; cosign writes an image manifest there`);
+    return { tag, kind, manifest: parsed.manifest, digest: raw.digest };
+  } catch (error) {
+    if (!(error instanceof TollgateError && error.code === 'NOT_FOUND')) problems.push(`the legacy ${tag} tag could not be read: ${messageOf(error)}`);
+    return undefined;
+  }
 }
 
 function wanted(include: 'signatures' | 'attestations' | 'all', predicateTypeHint: string | undefined): boolean {
