@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
-import { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
 
 /** Largest chunk a reader reads from the file at once (readers that keep up are served from the window). */
@@ -201,16 +201,17 @@ export class BlobFetch {
     }
   }
 
-  /** Bytes from `position` up to `limit` (exclusive) held in the window, without copying; undefined if not there. */
-  private fromWindow(position: number, limit: number): Buffer | undefined {
-    if (position < this.windowStart) return undefined;
+  /** Slices of the window covering `position` up to `limit` (exclusive), without copying; empty if not held there. */
+  private fromWindow(position: number, limit: number): Buffer[] {
+    const slices: Buffer[] = [];
+    if (position < this.windowStart) return slices;
     let start = this.windowStart;
     for (const chunk of this.window) {
       const end = start + chunk.length;
-      if (position < end) return chunk.subarray(position - start, Math.min(chunk.length, limit - start));
+      if (position < end && start < limit) slices.push(chunk.subarray(Math.max(0, position - start), Math.min(chunk.length, limit - start)));
       start = end;
     }
-    return undefined;
+    return slices;
   }
 
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
@@ -232,44 +233,91 @@ export class BlobFetch {
     return Math.max(0, Math.min(this.written, this.options.size - 1));
   }
 
+  /**
+   * Writes bytes [start, end] (inclusive) to `sink` as the download makes them available, then ends it once the
+   * whole blob is verified and committed; destroys it if the download fails. Returns the bytes written. Whatever the
+   * window holds goes out in one corked batch (one writev, not one write per upstream chunk); a sink that fell
+   * behind the window is fed from the file. Stops early, without error, when the sink closes.
+   */
+  async writeTo(sink: ByteSink, start = 0, end = this.options.size - 1): Promise<number> {
+    let handle: FileHandle | undefined;
+    let position = start;
+    let closed = false;
+    let wakeOnClose: (() => void) | undefined;
+    const onClose = () => {
+      closed = true;
+      wakeOnClose?.();
+    };
+    const changedOrClosed = () =>
+      new Promise<void>((resolve) => {
+        wakeOnClose = resolve;
+        this.waiters.push(resolve);
+      });
+    const drainedOrClosed = () =>
+      new Promise<void>((resolve) => {
+        wakeOnClose = resolve;
+        sink.once('drain', resolve);
+      });
+    sink.once('close', onClose);
+    try {
+      while (position <= end && !closed) {
+        if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
+        const available = Math.min(this.available(), end + 1);
+        if (position >= available) {
+          await changedOrClosed();
+          continue;
+        }
+        let slices = this.fromWindow(position, available);
+        if (slices.length === 0) {
+          handle ??= await this.openBytes();
+          const length = Math.min(available - position, READ_CHUNK);
+          const buffer = Buffer.allocUnsafe(length);
+          const { bytesRead } = await handle.read(buffer, 0, length, position);
+          if (bytesRead === 0) throw new TollgateError('STORE_ERROR', 'blob temp file ended early');
+          slices = [buffer.subarray(0, bytesRead)];
+        }
+        if (sink.destroyed) closed = true;
+        if (closed) break;
+        let flowing = true;
+        sink.cork();
+        for (const slice of slices) {
+          flowing = sink.write(slice);
+          position += slice.length;
+        }
+        sink.uncork();
+        if (!flowing && !closed) await drainedOrClosed();
+      }
+      // A range that ends early still waits for the verdict on the whole blob before it ends cleanly.
+      while (!closed && this.state !== 'committed') {
+        if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
+        await changedOrClosed();
+      }
+      if (!closed) sink.end();
+    } catch (error) {
+      sink.destroy(error instanceof Error ? error : new Error(String(error)));
+    } finally {
+      sink.off('close', onClose);
+      await handle?.close().catch(() => undefined);
+    }
+    return position - start;
+  }
+
   /** A stream of bytes [start, end] (inclusive) that follows the download and fails if the download fails. */
   createReader(start = 0, end = this.options.size - 1): Readable {
-    // eslint-disable-next-line @typescript-eslint/no-this-alias
-    const self = this;
-    async function* tail(): AsyncGenerator<Buffer> {
-      let handle: FileHandle | undefined;
-      try {
-        let position = start;
-        while (position <= end) {
-          if (self.state === 'failed') throw self.error ?? new Error('blob fetch failed');
-          const available = Math.min(self.available(), end + 1);
-          if (position < available) {
-            const held = self.fromWindow(position, available);
-            if (held !== undefined && held.length > 0) {
-              position += held.length;
-              yield held;
-              continue;
-            }
-            handle ??= await self.openBytes();
-            const length = Math.min(available - position, READ_CHUNK);
-            const buffer = Buffer.allocUnsafe(length);
-            const { bytesRead } = await handle.read(buffer, 0, length, position);
-            if (bytesRead === 0) throw new TollgateError('STORE_ERROR', 'blob temp file ended early');
-            position += bytesRead;
-            yield buffer.subarray(0, bytesRead);
-          } else {
-            await self.changed();
-          }
-        }
-        // A range that ends early still waits for the verdict on the whole blob before it ends cleanly.
-        while (self.state !== 'committed') {
-          if (self.state === 'failed') throw self.error ?? new Error('blob fetch failed');
-          await self.changed();
-        }
-      } finally {
-        await handle?.close().catch(() => undefined);
-      }
-    }
-    return Readable.from(tail(), { objectMode: false });
+    const reader = new PassThrough();
+    void this.writeTo(reader, start, end);
+    return reader;
   }
+}
+
+/** Where writeTo sends bytes: an HTTP response or any Writable. */
+export interface ByteSink {
+  write(chunk: Buffer): boolean;
+  cork(): void;
+  uncork(): void;
+  end(): unknown;
+  destroy(error?: Error): unknown;
+  readonly destroyed: boolean;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'close', listener: () => void): unknown;
 }

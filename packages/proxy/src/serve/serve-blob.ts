@@ -1,5 +1,4 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
 import { BlobFetch } from '../fetch/blob-fetch.js';
 import { OciError } from '../http/oci-error.js';
@@ -27,8 +26,8 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   return { digest, size: admission.size };
 }
 
-/** An admitted blob ready to send: a committed file (sent with reused buffers) or a reader of a download in flight. */
-export type OpenedBlob = { kind: 'file'; handle: FileHandle; start: number; end: number } | { kind: 'stream'; stream: Readable };
+/** An admitted blob ready to send: a committed file (sent with reused buffers) or a download in flight to follow. */
+export type OpenedBlob = { kind: 'file'; handle: FileHandle; start: number; end: number } | { kind: 'fetch'; fetch: BlobFetch; start: number; end: number };
 
 async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob | undefined> {
   let handle;
@@ -103,14 +102,9 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
       }
     }
     if (fetch.size !== size) throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
-    const reader = fetch.createReader(range?.start, range?.end);
-    try {
-      await fetch.ready;
-    } catch (error) {
-      reader.destroy();
-      throw error;
-    }
-    return { kind: 'stream', stream: reader };
+    // Waiting for the upstream's answer first lets a failure still become an error response, not a cut body.
+    await fetch.ready;
+    return { kind: 'fetch', fetch, start: range?.start ?? 0, end: range?.end ?? size - 1 };
   }
   throw new OciError(503, 'UNAVAILABLE', `blob ${digest} could not be opened; try again`);
 }
