@@ -129,4 +129,41 @@ describe('BlobFetch', () => {
     expect((await range).bytes.equals(blob.subarray(5_000_000, 15_000_001))).toBe(true);
     expect((await readFile(store.path(sha(blob)))).equals(blob)).toBe(true);
   });
+
+  it('a client that goes away mid-download stops its writer, and the download still commits for the others', async () => {
+    const blob = randomBytes(6 * 1024 * 1024);
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    const leaving = new PassThrough({ highWaterMark: 1024 });
+    const written = fetch.writeTo(leaving);
+    const staying = collect(fetch.createReader());
+    upstream.write(blob.subarray(0, 2 * 1024 * 1024));
+    await new Promise((resolve) => leaving.once('data', resolve));
+    leaving.destroy();
+    upstream.end(blob.subarray(2 * 1024 * 1024));
+    await fetch.done;
+    expect(await written).toBeLessThan(blob.length);
+    expect((await staying).bytes.equals(blob)).toBe(true);
+    expect((await readFile(store.path(sha(blob)))).equals(blob)).toBe(true);
+  });
+
+  it('a slow client is held by backpressure and still gets every byte in order', async () => {
+    const blob = randomBytes(9 * 1024 * 1024 + 7);
+    const { upstream, fetch } = fetchOf(sha(blob), blob.length);
+    const slow = new PassThrough({ highWaterMark: 16 * 1024 });
+    const written = fetch.writeTo(slow);
+    const chunks: Buffer[] = [];
+    const drained = (async () => {
+      for await (const chunk of slow) {
+        chunks.push(chunk as Buffer);
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    })();
+    for (let offset = 0; offset < blob.length; offset += 256 * 1024) upstream.write(blob.subarray(offset, offset + 256 * 1024));
+    upstream.end();
+    await fetch.done;
+    await drained;
+    expect(await written).toBe(blob.length);
+    expect(Buffer.concat(chunks).equals(blob)).toBe(true);
+  });
 });
+
