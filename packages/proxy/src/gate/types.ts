@@ -13,8 +13,10 @@ export interface GateRequest {
   mediaType: string;
   /** The manifest bytes exactly as received. */
   manifest: Uint8Array;
-  /** The upstream repository as a content source, to fetch referrers, signatures or blobs for verification. */
+  /** The upstream repository as a content source, for blobs (through the proxy's cache) and child manifests. */
   source: ContentSource;
+  /** The upstream repository as it is, where signatures and referrers are read (default: `source`). */
+  signatureSource?: ContentSource;
   /** Digests of indexes admitted (under the current revision) in this repository that list this manifest. */
   parents?: string[];
 }

@@ -5,6 +5,7 @@ import { isUpstreamUnavailable, OciError } from '../http/oci-error.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
+import { cachedBlobSource } from './cached-blob-source.js';
 import type { ProxyCore } from './proxy-core.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -120,6 +121,7 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
   if (cached !== undefined) return { verdict: cached, cached: true };
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
+  const source = upstream.source(repository);
   try {
     verdict = await core.gate.evaluate({
       upstream: upstream.name,
@@ -128,7 +130,8 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
       digest: manifest.digest,
       mediaType: manifest.mediaType,
       manifest: manifest.bytes,
-      source: upstream.source(repository),
+      source: cachedBlobSource(core, route, source),
+      signatureSource: source,
       ...(parents.length > 0 ? { parents } : {}),
     });
   } catch (error) {
