@@ -1,16 +1,19 @@
 /**
  * The tollgate proxy against distribution's own pull-through proxy (`docker-registry` with `proxy.remoteurl`), in
  * the same run, with the same upstream (a plain docker-registry) and the same clients:
- *  - cold pull-through of a real-sized image with skopeo (fresh caches; tollgate verifies every byte and asks the
- *    gate), best of RUNS;
- *  - warm-cache blob throughput: undici GETs of a 200 MB blob, streamed and discarded;
- *  - manifest latency by tag with a cached verdict (p50, p99 of sequential GETs);
+ *  - cold pull-through of a real-sized image with skopeo (fresh caches every pull; tollgate verifies the signature
+ *    and hashes every byte): by a proxy that already served another image, and as the first pull after start;
+ *    median of RUNS, the two servers alternating;
+ *  - warm-cache blob throughput: curl fetching the cached 200 MB blob five times per sample into /dev/null, median
+ *    of WARM_SAMPLES interleaved samples;
+ *  - manifest latency by tag with a cached verdict (p50, p99 of 500 sequential GETs);
  *  - peak RSS of the proxy process during 20 concurrent cold pulls of a 200 MB blob.
  *
- * tollgate runs as a user runs it (`tollgate proxy serve`, its own process) with the allow-list gate pinned to the
- * images' digests (the policy-backed gate is not wired in yet).
+ * tollgate runs as a user runs it (`tollgate proxy serve`, its own process) with `gate: {policy}`: every image must
+ * carry a cosign signature by a key the bench generates, and the bench signs them with `tollgate sign`.
  *
- * Run: pnpm exec tsx bench/proxy-bench.ts   (after `pnpm build`; RUNS=n for best-of-n)
+ * Run: pnpm exec tsx bench/proxy-bench.ts   (after `pnpm build`; RUNS=n, WARM_SAMPLES=n; HOLD=1 pauses with both
+ * servers warm, for profiling, until SIGUSR2)
  * Image: bench/.work/validate/debian-layout (a debootstrapped Debian minbase rootfs, built by validate-bench) or, if
  * absent, one gzip layer of /usr/share built here.
  */
@@ -26,7 +29,7 @@ import { MediaType, OciLayoutWriter, RegistryClient } from '../packages/core/src
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'proxy');
 const CLI = join(ROOT, 'packages/cli/bin/tollgate.js');
-const RUNS = Number(process.env.RUNS ?? 5);
+const RUNS = Number(process.env.RUNS ?? 9);
 const WARM_SAMPLES = Number(process.env.WARM_SAMPLES ?? 7);
 const WARM_GETS = 5;
 const BIG = 200 * 1024 * 1024;
