@@ -56,6 +56,7 @@ export { signMessage, verifyMessage } from './keys/sign.js';
 export { MAX_KEY_INPUT_BYTES } from './keys/key-input.js';
 export * from './trust/trusted-root.js';
 export * from './trust/public-good.js';
+export * from './trust/trusted-root-digest.js';
 export * from './sigstore/bundle.js';
 export * from './sigstore/identity-policy.js';
 export * from './sigstore/in-toto-statement.js';

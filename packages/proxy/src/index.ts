@@ -18,4 +18,4 @@ export { LevelMetadataStore } from './store/level-metadata-store.js';
 export { openMetadataStore } from './store/open-metadata-store.js';
 export { verdictVerifies } from './serve/resolve-manifest.js';
 export { policyGate, type PolicyGateOptions } from './gate/policy-gate.js';
-export { loadGate, registryOf } from './gate/from-config.js';
+export { loadGate, registryOf, type LoadGateOptions } from './gate/from-config.js';

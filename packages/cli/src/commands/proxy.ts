@@ -41,7 +41,10 @@ function serveCommand(): Command {
       'after',
       `
 The config must name a gate:
-  gate: {policy: policy.yaml, trustedRoot: trusted_root.json}       enforce an admission policy (docs/policy.md)
+  gate: {policy: policy.yaml}                                       enforce an admission policy (docs/policy.md); the
+                                                                    Sigstore root via TUF, cached under the data dir
+  gate: {policy: policy.yaml, trustedRoot: trusted_root.json}       … with a trusted root file instead
+  gate: {policy: policy.yaml, tuf: {mirror: <url>, offline: true}}  … with another TUF mirror, or no network
   gate: {allowDigests: {"<upstream>/<repository>": [sha256:…]}}   admit only pinned digests
   gate: allow-all                                                   no verification, testing only
 Without a gate the proxy refuses to start (fail closed).
@@ -57,7 +60,7 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
       withStatus(async (flags: ServeFlags) => {
         const config = await configFrom(flags);
         const { createProxy, loadGate } = await proxyModule();
-        const gate = await loadGate(config.gate, config.upstreams);
+        const gate = await loadGate(config.gate, config.upstreams, { dataDir: config.dataDir, notice: (line) => writeErr(line) });
         if (gate === undefined) {
           throw new TollgateError(
             'INVALID_CONFIG',

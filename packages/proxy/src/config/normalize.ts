@@ -3,7 +3,7 @@ import { parseDigest } from '@tollgate/core';
 import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
 import { parseListen } from './listen.js';
 import { readAudit, readAuth, readMode, readStore } from './auth-config.js';
-import type { GateConfig, LogLevel, ProxyConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
+import type { GateConfig, LogLevel, ProxyConfig, TufConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
 
 export interface NormalizeOptions {
   /** Relative paths in the config are taken from here (the config file's directory). */
@@ -178,16 +178,43 @@ function readUpstreamTls(value: unknown, at: string, baseDir: string): UpstreamT
   return tls;
 }
 
+function readTuf(value: unknown, baseDir: string): TufConfig {
+  const doc = asRecord(value, 'gate.tuf');
+  checkKeys(doc, ['mirror', 'root', 'offline'], 'gate.tuf');
+  const tuf: TufConfig = {};
+  const mirror = optionalString(doc.mirror, 'gate.tuf.mirror', 2048);
+  if (mirror !== undefined) {
+    let parsed: URL;
+    try {
+      parsed = new URL(mirror);
+    } catch {
+      throw configError('gate.tuf.mirror', `${JSON.stringify(mirror.slice(0, 100))} is not a URL`);
+    }
+    if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') throw configError('gate.tuf.mirror', 'must be an http or https URL (TUF verifies what the mirror serves)');
+    if (parsed.username !== '' || parsed.password !== '') throw configError('gate.tuf.mirror', 'must not carry credentials');
+    tuf.mirror = mirror;
+  }
+  const root = optionalString(doc.root, 'gate.tuf.root', 4096);
+  if (root !== undefined) tuf.root = path(baseDir, root);
+  const offline = optionalBoolean(doc.offline, 'gate.tuf.offline');
+  if (offline !== undefined) tuf.offline = offline;
+  return tuf;
+}
+
 function readGate(value: unknown, upstreams: UpstreamConfig[], baseDir: string): GateConfig | undefined {
   if (value === undefined || value === null) return undefined;
   if (value === 'allow-all') return { kind: 'allow-all' };
-  if (typeof value === 'string') throw configError('gate', 'must be {policy: <policy file>, trustedRoot?: <file>}, {allowDigests: {"<upstream>/<repository>": [digests]}} or "allow-all" (no verification, testing only)');
+  if (typeof value === 'string') throw configError('gate', 'must be {policy: <policy file>, trustedRoot?: <file>, tuf?: {mirror?, root?, offline?}}, {allowDigests: {"<upstream>/<repository>": [digests]}} or "allow-all" (no verification, testing only)');
   const doc = asRecord(value, 'gate');
   if (doc.policy !== undefined) {
-    checkKeys(doc, ['policy', 'trustedRoot'], 'gate');
+    checkKeys(doc, ['policy', 'trustedRoot', 'tuf'], 'gate');
     const gate: GateConfig = { kind: 'policy', policy: path(baseDir, requiredString(doc.policy, 'gate.policy')) };
     const root = optionalString(doc.trustedRoot, 'gate.trustedRoot', 4096);
     if (root !== undefined) gate.trustedRoot = path(baseDir, root);
+    if (doc.tuf !== undefined && doc.tuf !== null) {
+      if (root !== undefined) throw configError('gate.tuf', 'cannot be combined with gate.trustedRoot: a trusted root file is used as it is, TUF is for fetching one');
+      gate.tuf = readTuf(doc.tuf, baseDir);
+    }
     return gate;
   }
   checkKeys(doc, ['allowDigests'], 'gate');

@@ -53,7 +53,20 @@ export interface CacheConfig {
 export type GateConfig =
   | { kind: 'allow-all' }
   | { kind: 'allow-digests'; allowDigests: Record<string, string[]> }
-  | { kind: 'policy'; policy: string; trustedRoot?: string };
+  | { kind: 'policy'; policy: string; trustedRoot?: string; tuf?: TufConfig };
+
+/**
+ * Where the Sigstore trusted root comes from when no `trustedRoot` file is given: the public-good TUF repository
+ * (or a mirror of it), cached under `<dataDir>/tuf`, read at start-up.
+ */
+export interface TufConfig {
+  /** The TUF repository (default https://tuf-repo-cdn.sigstore.dev). */
+  mirror?: string;
+  /** The TUF root.json to start from for a mirror with its own TUF root (default: the public-good one). */
+  root?: string;
+  /** No network: the cached TUF root if it still verifies, else the root embedded in tollgate. */
+  offline?: boolean;
+}
 
 /** `enforce` refuses what the gate denies; `warn` serves it, recording and counting what would have been denied. */
 export type EnforcementMode = 'enforce' | 'warn';

@@ -1,6 +1,18 @@
 import { readFile } from 'node:fs/promises';
-import { loadPolicyFile, loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, parseReference, TollgateError, warmUpVerification } from '@tollgate/core';
-import type { GateConfig, UpstreamConfig } from '../config/types.js';
+import { join } from 'node:path';
+import {
+  loadPolicyFile,
+  loadTrustedRoot,
+  MAX_TRUSTED_ROOT_BYTES,
+  parseReference,
+  policyNeedsSigstoreRoot,
+  publicGoodTrustedRootViaTuf,
+  TollgateError,
+  trustedRootDigest as rootDigestOf,
+  warmUpVerification,
+  type TrustedRoot,
+} from '@tollgate/core';
+import type { GateConfig, TufConfig, UpstreamConfig } from '../config/types.js';
 import { allowAllGate } from './allow-all.js';
 import { allowListGate } from './allow-list.js';
 import { bytesDigest, policyGate } from './policy-gate.js';
@@ -16,15 +28,28 @@ export function gateFromConfig(config: GateConfig | undefined): Gate | undefined
   return config.kind === 'allow-all' ? allowAllGate : allowListGate(config.allowDigests);
 }
 
+export interface LoadGateOptions {
+  /**
+   * The proxy's data directory: with it, a policy that needs the Sigstore trusted root and names no
+   * `trustedRoot` file gets the public-good root through TUF (cached under `<dataDir>/tuf`, `gate.tuf` to change
+   * the mirror or go offline). Without it (library use), the root embedded in tollgate.
+   */
+  dataDir?: string;
+  /** Told the one line to log when the TUF mirror could not be reached and an older root is used. */
+  notice?: (line: string) => void;
+}
+
 /**
- * Any configured gate, policy included: `gate: {policy: <file>, trustedRoot?: <file>}` loads and compiles the
- * policy (an invalid policy stops the proxy from starting) and the trusted root, and maps each upstream to the
- * registry host its rules match (a registry's host, `docker.io` for Docker Hub; `<name>.oci` for a layout).
+ * Any configured gate, policy included: `gate: {policy: <file>, trustedRoot?: <file>, tuf?: {…}}` loads and
+ * compiles the policy (an invalid policy stops the proxy from starting) and the trusted root, and maps each upstream
+ * to the registry host its rules match (a registry's host, `docker.io` for Docker Hub; `<name>.oci` for a layout).
+ * A TUF mirror that cannot be reached falls back to the cached root, then the embedded one, with a notice; TUF
+ * metadata that fails verification is a start-up error (fail closed).
  */
-export async function loadGate(config: GateConfig | undefined, upstreams: readonly UpstreamConfig[]): Promise<Gate | undefined> {
+export async function loadGate(config: GateConfig | undefined, upstreams: readonly UpstreamConfig[], options: LoadGateOptions = {}): Promise<Gate | undefined> {
   if (config?.kind !== 'policy') return gateFromConfig(config);
   const policy = await loadPolicyFile(config.policy);
-  let trustedRoot;
+  let trustedRoot: TrustedRoot | undefined;
   let trustedRootDigest: string | undefined;
   if (config.trustedRoot !== undefined) {
     const bytes = await readFile(config.trustedRoot).catch(() => {
@@ -33,6 +58,9 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
     if (bytes.byteLength > MAX_TRUSTED_ROOT_BYTES) throw new TollgateError('INVALID_CONFIG', `the trusted root ${config.trustedRoot} is over ${MAX_TRUSTED_ROOT_BYTES} bytes; it is not a trusted root`);
     trustedRoot = loadTrustedRoot(bytes, `trusted root ${config.trustedRoot}`);
     trustedRootDigest = bytesDigest(bytes);
+  } else if (options.dataDir !== undefined && policyNeedsSigstoreRoot(policy)) {
+    trustedRoot = await trustedRootViaTuf(config.tuf ?? {}, options.dataDir, options.notice);
+    trustedRootDigest = rootDigestOf(trustedRoot);
   }
   // Loaded now rather than by the first client's pull: the trusted root, notation's libraries, the HTTP client.
   trustedRoot = await warmUpVerification(policy, trustedRoot ? { trustedRoot } : {});
@@ -46,6 +74,23 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
     ...(trustedRoot ? { trustedRoot } : {}),
     ...(trustedRootDigest ? { trustedRootDigest } : {}),
   });
+}
+
+async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line: string) => void): Promise<TrustedRoot> {
+  let tufRoot: Uint8Array | undefined;
+  if (tuf.root !== undefined) {
+    tufRoot = await readFile(tuf.root).catch(() => {
+      throw new TollgateError('INVALID_CONFIG', `cannot read the TUF root ${tuf.root}; check gate.tuf.root`);
+    });
+  }
+  const result = await publicGoodTrustedRootViaTuf({
+    cacheDir: join(dataDir, 'tuf'),
+    ...(tuf.mirror !== undefined ? { mirrorUrl: tuf.mirror } : {}),
+    ...(tuf.offline !== undefined ? { offline: tuf.offline } : {}),
+    ...(tufRoot !== undefined ? { tufRoot } : {}),
+  });
+  if (result.notice !== undefined) notice?.(result.notice);
+  return result.trustedRoot;
 }
 
 /** The registry host policy rules match for an upstream. */

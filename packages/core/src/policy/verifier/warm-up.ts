@@ -3,6 +3,7 @@ import { preloadRegistryHttp } from '../../registry/http/raw-request.js';
 import { publicGoodTrustedRoot } from '../../trust/public-good.js';
 import type { TrustedRoot } from '../../trust/trusted-root.js';
 import type { LoadedPolicy } from '../schema/compiled.js';
+import type { Authority } from '../schema/types.js';
 
 /**
  * Loads what verifying against `policy` needs before the first image arrives: the registry HTTP client, the
@@ -12,10 +13,24 @@ import type { LoadedPolicy } from '../schema/compiled.js';
  * proxy's first cold pull measured 50 ms slower than the next). Returns the trusted root to verify with, if any.
  */
 export async function warmUpVerification(policy: LoadedPolicy, options: { trustedRoot?: TrustedRoot } = {}): Promise<TrustedRoot | undefined> {
-  const kinds = new Set(policy.rules.flatMap((rule) => rule.authorities.map((authority) => authority.kind)));
+  const kinds = new Set(allAuthorities(policy).map((authority) => authority.kind));
   const loads: Promise<unknown>[] = [preloadRegistryHttp()];
   if (kinds.has('notation')) loads.push(loadAsn1(), import('jose'));
   await Promise.all(loads);
   if (options.trustedRoot !== undefined) return options.trustedRoot;
   return kinds.has('key') || kinds.has('keyless') ? publicGoodTrustedRoot() : undefined;
+}
+
+/**
+ * Whether verifying against `policy` uses the Sigstore trusted root: a keyless authority (Fulcio, CT logs, Rekor),
+ * or a key authority that requires a transparency-log entry or a timestamp. Key authorities with
+ * `transparencyLog: ignore` and notation authorities need none.
+ */
+export function policyNeedsSigstoreRoot(policy: LoadedPolicy): boolean {
+  return allAuthorities(policy).some((a) => a.kind === 'keyless' || (a.kind === 'key' && (a.transparencyLog === 'required' || a.timestamp === 'required')));
+}
+
+/** The authorities of every rule and of every attestation requirement. */
+function allAuthorities(policy: LoadedPolicy): Authority[] {
+  return policy.rules.flatMap((rule) => [...rule.authorities, ...rule.attestations.flatMap((attestation) => attestation.authorities)]);
 }
