@@ -174,6 +174,34 @@ describe('concurrency and outages', () => {
     faults.disarm();
   });
 
+  it('with the upstream failing, tag lists and referrers are the last ones it gave, marked stale; others fail closed', async () => {
+    const { repo, image } = await fresh([1024]);
+    const other = await fresh([1024]);
+    const tags = await fetchAll(`${proxy.url}/v2/${repo}/tags/list`);
+    expect(tags.status).toBe(200);
+    const referrers = await fetchAll(`${proxy.url}/v2/${repo}/referrers/${image.digest}`);
+    expect(referrers.status).toBe(200);
+    faults.arm('500', (r) => r.path.includes(`/${repo}/`) || r.path.includes(`/${other.repo}/`), 1000);
+    try {
+      const staleTags = await fetchAll(`${proxy.url}/v2/${repo}/tags/list`);
+      expect(staleTags.status).toBe(200);
+      expect(staleTags.body.equals(tags.body)).toBe(true);
+      expect(staleTags.headers.get('warning')).toMatch(/^110 /);
+      const staleReferrers = await fetchAll(`${proxy.url}/v2/${repo}/referrers/${image.digest}`);
+      expect(staleReferrers.status).toBe(200);
+      expect(staleReferrers.body.equals(referrers.body)).toBe(true);
+      expect(staleReferrers.headers.get('warning')).toMatch(/^110 /);
+      // A page never listed before (another n) and another repository have no last answer: they fail closed.
+      expect((await fetchAll(`${proxy.url}/v2/${repo}/tags/list?n=1`)).status).toBe(503);
+      expect((await fetchAll(`${proxy.url}/v2/${other.repo}/tags/list`)).status).toBe(503);
+    } finally {
+      faults.disarm();
+    }
+    const fresh2 = await fetchAll(`${proxy.url}/v2/${repo}/tags/list`);
+    expect(fresh2.status).toBe(200);
+    expect(fresh2.headers.get('warning')).toBeNull();
+  });
+
   it('with the upstream down, cached admitted content is served and anything else fails closed', async () => {
     const cached = await fresh([2048]);
     const uncached = await fresh([2048]);

@@ -5,6 +5,24 @@ import type { MetadataStore } from '../src/index.js';
 const d = (c: string) => `sha256:${c.repeat(64)}`;
 
 export function metadataStoreContract(open: () => Promise<MetadataStore>): void {
+  it('keeps the last listing per kind, repository and query, apart from each other', async () => {
+    const store = await open();
+    try {
+      expect(await store.getListing('tags', 'hub', 'library/alpine', '[null,null]')).toBeUndefined();
+      const page = { tags: ['3.19', '3.20'], more: false };
+      await store.putListing('tags', 'hub', 'library/alpine', '[null,null]', { value: page, at: 7 });
+      expect(await store.getListing('tags', 'hub', 'library/alpine', '[null,null]')).toEqual({ value: page, at: 7 });
+      expect(await store.getListing('tags', 'hub', 'library/alpine', '[1,null]')).toBeUndefined();
+      expect(await store.getListing('referrers', 'hub', 'library/alpine', '[null,null]')).toBeUndefined();
+      expect(await store.getListing('tags', 'hub', 'library/busybox', '[null,null]')).toBeUndefined();
+      expect(await store.getListing('tags', 'ghcr', 'library/alpine', '[null,null]')).toBeUndefined();
+      await store.putListing('tags', 'hub', 'library/alpine', '[null,null]', { value: { tags: [], more: false }, at: 9 });
+      expect(await store.getListing('tags', 'hub', 'library/alpine', '[null,null]')).toEqual({ value: { tags: [], more: false }, at: 9 });
+    } finally {
+      await store.close();
+    }
+  });
+
   it('stores and reads tags, manifests (byte-exact), verdicts per revision, admissions and parents', async () => {
     const store = await open();
     try {

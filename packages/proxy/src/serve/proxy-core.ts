@@ -5,9 +5,10 @@ import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { BlobFetch } from '../fetch/blob-fetch.js';
 import { SingleFlight } from '../fetch/single-flight.js';
 import type { Gate } from '../gate/types.js';
+import { isUpstreamUnavailable } from '../http/oci-error.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { ListingKind, MetadataStore } from '../store/metadata-store.js';
 import type { Retention } from '../store/retention.js';
 import type { Upstream, UpstreamManifest } from '../upstream/types.js';
 
@@ -63,6 +64,26 @@ export class ProxyCore {
       this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: code });
       if (code === 'NETWORK_ERROR' || code === 'TOO_MANY_REQUESTS' || code === 'REGISTRY_ERROR') this.setHealth(upstream, false, (error as Error).message);
       throw error;
+    }
+  }
+
+  /**
+   * A listing (tags page, referrers index) from the upstream, remembered; while the upstream is unavailable (down,
+   * 429, 5xx) the last one it gave is answered instead, marked stale. A listing only names tags or artifacts: what a
+   * client then pulls by them is still verified and gated as always.
+   */
+  async listing<T>(upstream: Upstream, kind: ListingKind, repository: string, query: string, work: () => Promise<T>): Promise<{ value: T; stale: boolean }> {
+    try {
+      const value = await this.upstreamCall(upstream, kind, work);
+      await this.meta.putListing(kind, upstream.name, repository, query, { value, at: Date.now() });
+      return { value, stale: false };
+    } catch (error) {
+      if (!isUpstreamUnavailable(error)) throw error;
+      const cached = await this.meta.getListing(kind, upstream.name, repository, query);
+      if (cached === undefined) throw error;
+      this.metrics.cache.inc({ kind, result: 'stale' });
+      this.log.warn({ upstream: upstream.name, repository, kind, at: new Date(cached.at).toISOString() }, 'upstream unavailable; answering the last listing it gave');
+      return { value: cached.value as T, stale: true };
     }
   }
 

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -73,6 +73,14 @@ export class LevelMetadataStore implements MetadataStore {
 
   async getParents(revision: string, upstream: string, repository: string, digest: string): Promise<string[]> {
     return (await this.read<{ parents: string[] }>('parent', key(revision, upstream, repository, digest)))?.parents ?? [];
+  }
+
+  getListing(kind: ListingKind, upstream: string, repository: string, query: string): Promise<CachedListing | undefined> {
+    return this.read('listing', key(kind, upstream, repository, query));
+  }
+
+  async putListing(kind: ListingKind, upstream: string, repository: string, query: string, listing: CachedListing): Promise<void> {
+    await this.part('listing').put(key(kind, upstream, repository, query), { ...listing });
   }
 
   getBlob(digest: string): Promise<BlobEntry | undefined> {

@@ -43,6 +43,15 @@ export interface UpstreamHealth {
  * blob sizes and last access (for LRU), upstream health and the audit trail. Implemented on `level` (one process,
  * the default) and on Redis (several proxies sharing one store).
  */
+/** The last answer an upstream gave to a listing (a tags page, a referrers index), kept for its outages. */
+export interface CachedListing {
+  value: unknown;
+  /** When the upstream gave it (ms since the epoch). */
+  at: number;
+}
+
+export type ListingKind = 'tags' | 'referrers';
+
 export interface MetadataStore {
   /** `level` or `redis`, for logs and errors. */
   readonly kind: string;
@@ -58,6 +67,9 @@ export interface MetadataStore {
   /** Records that an allowed index lists these manifests (the gate sees them as `parents`; at most 16 kept). */
   addParent(revision: string, upstream: string, repository: string, children: string[], parent: string): Promise<void>;
   getParents(revision: string, upstream: string, repository: string, digest: string): Promise<string[]>;
+  /** `query` tells listings of one repository apart (a page's `n`/`last`, a digest and `artifactType`). */
+  getListing(kind: ListingKind, upstream: string, repository: string, query: string): Promise<CachedListing | undefined>;
+  putListing(kind: ListingKind, upstream: string, repository: string, query: string, listing: CachedListing): Promise<void>;
   getBlob(digest: string): Promise<BlobEntry | undefined>;
   putBlob(digest: string, entry: BlobEntry): Promise<void>;
   deleteBlob(digest: string): Promise<void>;

@@ -1,7 +1,7 @@
 import { Redis } from 'ioredis';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedManifest, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
 const MAX_VALUE_BYTES = 8 * 1024 * 1024;
@@ -74,6 +74,14 @@ export class RedisMetadataStore implements MetadataStore {
 
   async putTag(upstream: string, repository: string, tag: string, entry: TagEntry): Promise<void> {
     await this.redis.hset('tollgate:tag', metaKey(upstream, repository, tag), JSON.stringify(entry));
+  }
+
+  getListing(kind: ListingKind, upstream: string, repository: string, query: string): Promise<CachedListing | undefined> {
+    return this.getJson('listing', metaKey(kind, upstream, repository, query));
+  }
+
+  async putListing(kind: ListingKind, upstream: string, repository: string, query: string, listing: CachedListing): Promise<void> {
+    await this.setJson('listing', metaKey(kind, upstream, repository, query), listing);
   }
 
   async getManifest(upstream: string, repository: string, digest: string): Promise<CachedManifest | undefined> {

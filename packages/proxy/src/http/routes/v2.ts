@@ -12,6 +12,8 @@ import { OciError, toOciError, type Subject } from '../oci-error.js';
 import { parseRange } from '../range.js';
 
 const MAX_TAGS_PAGE = 10_000;
+/** RFC 7234's "Response is Stale": the upstream is unavailable and this is the last listing it gave. */
+const STALE_WARNING = '110 tollgate "Response is Stale"';
 
 function firstQuery(query: unknown, key: string): string | undefined {
   const value = (query as Record<string, unknown> | undefined)?.[key];
@@ -97,10 +99,13 @@ async function tags(core: ProxyCore, request: FastifyRequest, reply: FastifyRepl
     n = Math.min(Number(nText), MAX_TAGS_PAGE);
   }
   if (last !== undefined && !/^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/.test(last)) throw new OciError(400, 'UNSUPPORTED', 'last must be a tag');
-  const page =
-    n === 0
-      ? { tags: [], more: false }
-      : await core.upstreamCall(r.upstream, 'tags', () => r.upstream.listTags(r.repository, { ...(n !== undefined ? { n } : {}), ...(last !== undefined ? { last } : {}) }));
+  let page: { tags: string[]; more: boolean } = { tags: [], more: false };
+  if (n !== 0) {
+    const query = JSON.stringify([n ?? null, last ?? null]);
+    const listed = await core.listing(r.upstream, 'tags', r.repository, query, () => r.upstream.listTags(r.repository, { ...(n !== undefined ? { n } : {}), ...(last !== undefined ? { last } : {}) }));
+    page = listed.value;
+    if (listed.stale) reply.header('warning', STALE_WARNING);
+  }
   if (page.more && page.tags.length > 0) {
     const query = new URLSearchParams({ ...(n !== undefined ? { n: String(n) } : {}), last: page.tags[page.tags.length - 1]!, ...(ns !== undefined ? { ns } : {}) });
     reply.header('link', `</v2/${target.name}/tags/list?${query.toString()}>; rel="next"`);
@@ -113,7 +118,9 @@ async function referrers(core: ProxyCore, request: FastifyRequest, reply: Fastif
   if (digest === undefined) throw new OciError(400, 'DIGEST_INVALID', 'the referrers API takes a digest');
   const r = route(core, target.name, ns, reply);
   const artifactType = firstQuery(request.query, 'artifactType');
-  const index = await core.upstreamCall(r.upstream, 'referrers', () => r.upstream.referrers(r.repository, digest, artifactType));
+  const listed = await core.listing(r.upstream, 'referrers', r.repository, JSON.stringify([digest, artifactType ?? null]), () => r.upstream.referrers(r.repository, digest, artifactType));
+  const index = listed.value;
+  if (listed.stale) reply.header('warning', STALE_WARNING);
   if (artifactType !== undefined) reply.header('oci-filters-applied', 'artifactType');
   const body = { schemaVersion: 2, mediaType: MediaType.OciIndex, manifests: index.manifests };
   return reply.header('content-type', MediaType.OciIndex).send(Buffer.from(JSON.stringify(body)));
