@@ -5,14 +5,13 @@
  * falls back with a notice, and `offline` asks nobody.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, signImage, writeImageToLayout } from '@tollgate/core';
 import { loadGate, normalizeProxyConfig } from '../../packages/proxy/src/index.js';
 import { TufRepo } from '../../packages/core/test/support/tuf-repo.js';
-import { pushOciLayout, startRegistry, type RunningRegistry } from '../support/registry.js';
+import { freePort, pushOciLayout, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startSigstoreMock, type SigstoreMock } from '../support/sigstore-mock.js';
 import { fetchAll, MANIFEST_ACCEPT } from '../proxy/support/images.js';
 import { startProxy } from '../proxy/support/start-proxy.js';
@@ -61,14 +60,6 @@ async function pullStatus(gate: NonNullable<Awaited<ReturnType<typeof gateWith>>
   }
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
-
 describe('the proxy gate takes the Sigstore trusted root through TUF', () => {
   it('admits a keyless signature by the Sigstore the TUF repository distributes, then works offline from the cache', async () => {
     const dataDir = await mkdtemp(join(work, 'data-'));
@@ -100,7 +91,7 @@ describe('the proxy gate takes the Sigstore trusted root through TUF', () => {
 
   it('falls back to the embedded root with a notice when the mirror cannot be reached (and that root does not trust the mock Sigstore)', async () => {
     const notices: string[] = [];
-    const gate = (await gateWith({ mirror: `http://127.0.0.1:${await closedPort()}`, root: 'tuf-root.json' }, await mkdtemp(join(work, 'data-')), notices))!;
+    const gate = (await gateWith({ mirror: `http://127.0.0.1:${await freePort()}`  /* bound and released: nothing listens */, root: 'tuf-root.json' }, await mkdtemp(join(work, 'data-')), notices))!;
     expect(notices).toHaveLength(1);
     expect(notices[0]).toMatch(/could not be reached.*embedded/);
     expect(await pullStatus(gate)).toBe(403);
