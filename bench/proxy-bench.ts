@@ -25,6 +25,9 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, OciLayoutWriter, RegistryClient } from '../packages/core/src/index.js';
+// undici is a dependency of @tollgate/proxy, not of the repository root: its types are read from the same place
+// its code is loaded from (createRequire below).
+import type * as Undici from '../packages/proxy/node_modules/undici/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'proxy');
@@ -34,7 +37,7 @@ const WARM_SAMPLES = Number(process.env.WARM_SAMPLES ?? 7);
 const WARM_GETS = 5;
 const BIG = 200 * 1024 * 1024;
 const require = createRequire(join(ROOT, 'packages/proxy/package.json'));
-const undici = require('undici') as typeof import('undici');
+const undici = require('undici') as typeof Undici;
 
 function sh(command: string): string {
   const result = spawnSync('bash', ['-c', `set -o pipefail; ${command}`], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
@@ -178,15 +181,16 @@ async function pushRandomImage(host: string, repository: string, size: number): 
 
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 
-async function getManifest(dispatcher: import('undici').Dispatcher, url: string): Promise<void> {
+async function getManifest(dispatcher: Undici.Dispatcher, url: string): Promise<void> {
   const res = await undici.request(url, { dispatcher, headers: { accept: ACCEPT } });
   await res.body.dump({ limit: Infinity });
   if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
 }
 
 /** Streams a blob and discards it; returns the byte count. */
-async function getBlob(dispatcher: import('undici').Dispatcher, url: string): Promise<number> {
-  const res = await undici.request(url, { dispatcher, maxRedirections: 0 } as never);
+async function getBlob(dispatcher: Undici.Dispatcher, url: string): Promise<number> {
+  // undici 7 follows no redirects unless given its redirect interceptor (its old maxRedirections option is gone).
+  const res = await undici.request(url, { dispatcher });
   if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
   let n = 0;
   for await (const chunk of res.body) n += (chunk as Buffer).length;

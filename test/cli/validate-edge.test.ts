@@ -140,7 +140,8 @@ describe('tollgate inspect / validate edge cases', () => {
       const at = original.indexOf(Buffer.from(content));
       expect(at, `blob ${i} is stored verbatim in the archive`).toBeGreaterThan(0);
       const damaged = Buffer.from(original);
-      damaged[at + Math.floor(content.length / 2)] ^= 0x01;
+      const flipped = at + Math.floor(content.length / 2);
+      damaged.writeUInt8(damaged.readUInt8(flipped) ^ 0x01, flipped);
       const copy = join(work, `damaged-${format}-${i}.tar`);
       await writeFile(copy, damaged);
       const result = await runCli(['validate', '--no-cache', `docker-archive:${copy}`]);

@@ -58,8 +58,8 @@ const sign = (ref: string, signing: ImageSigningOptions = { key }) => signImage(
 async function pushIndex(repoAndTag: string): Promise<{ index: string; amd64: string; arm64: string }> {
   const dir = await mkdtemp(join(work, 'index-'));
   const writer = await OciLayoutWriter.create(dir);
-  const amd = await buildImage(writer, { layers: [{ files: [{ path: 'arch', content: 'amd64' }] }], config: { architecture: 'amd64', os: 'linux' } });
-  const arm = await buildImage(writer, { layers: [{ files: [{ path: 'arch', content: 'arm64' }] }], config: { architecture: 'arm64', os: 'linux' } });
+  const amd = await buildImage(writer, { layers: [{ files: [{ path: 'arch', content: 'amd64' }] }], config: { architecture: 'amd64', os: 'linux' }, tag: 'amd64' });
+  const arm = await buildImage(writer, { layers: [{ files: [{ path: 'arch', content: 'arm64' }] }], config: { architecture: 'arm64', os: 'linux' }, tag: 'arm64' });
   const index = {
     schemaVersion: 2,
     mediaType: MediaType.OciIndex,

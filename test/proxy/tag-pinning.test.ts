@@ -100,7 +100,7 @@ describe('pinTags', () => {
     expect(errorOf(third.body).detail.rule).toBe('pin-tags');
     expect(errorOf(third.body).detail.reasons[0]).toBe(`tag moved from ${first.digest} to ${unpinned.digest}`);
     // Re-point v1 at the pinned second digest: a verified move is admitted, and accepted from then on.
-    await fetch(`${registry.url}/v2/${repo}/manifests/v1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: second.manifest });
+    await fetch(`${registry.url}/v2/${repo}/manifests/v1`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: new Uint8Array(second.manifest) });
     const ok = await getManifest(proxy, repo, 'v1');
     expect(ok.status).toBe(200);
     expect(ok.headers.get('docker-content-digest')).toBe(second.digest);

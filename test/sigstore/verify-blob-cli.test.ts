@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
 import { CONFORMANCE_DIR, DEFAULT_IDENTITY, DEFAULT_ISSUER, FIXTURES } from '../../packages/core/test/sigstore/conformance-cases.js';
+import type * as SigstoreBundle from '../../packages/core/node_modules/@sigstore/bundle/dist/index.js';
 
 const happyBundle = join(CONFORMANCE_DIR, 'happy-path-v0.3', 'bundle.sigstore.json');
 const aTxt = join(CONFORMANCE_DIR, 'a.txt');
@@ -12,8 +13,9 @@ const identity = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oid
 const cosignKey = join(FIXTURES, 'cosign', 'cosign-generated-empty-password.key');
 const cosignPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGmsWpZNuu+SUX70n3lVK4JLsaoV7T+rhea2rQUu29EQiatoLB06QdsmSd+GsQGlQzfcDtsKPzb+B2zLggrWZjg==\n-----END PUBLIC KEY-----\n`;
 
-// @sigstore/bundle is a dependency of @tollgate/core, resolved from there (the repository root does not depend on it).
-const { bundleFromJSON } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('@sigstore/bundle') as typeof import('@sigstore/bundle');
+// @sigstore/bundle is a dependency of @tollgate/core, resolved from there (the repository root does not depend on it);
+// its types likewise.
+const { bundleFromJSON } = createRequire(new URL('../../packages/core/package.json', import.meta.url))('@sigstore/bundle') as typeof SigstoreBundle;
 
 let dir: string;
 const file = (name: string, content: string | Uint8Array) => {

@@ -95,6 +95,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         // Downloads no client waits for any more are abandoned; their temp files are removed.
         for (const fetch of core.blobFetches.values()) fetch.abort();
         await Promise.allSettled([...core.blobFetches.values()].map((f) => f.done));
+        await core.idle();
         await Promise.allSettled(upstreams.map((u) => u.close()));
         await audit.close();
         await meta.close();

@@ -118,7 +118,8 @@ const specsArb = fc
 async function packTar(specs: Spec[]): Promise<Buffer> {
   const p = pack();
   const out: Buffer[] = [];
-  p.on('data', (c: Buffer) => out.push(c));
+  // streamx types chunks as unknown; a tar pack emits Buffers.
+  p.on('data', (c: unknown) => out.push(c as Buffer));
   const done = new Promise<void>((resolve, reject) => {
     p.on('end', resolve);
     p.on('error', reject);

@@ -78,7 +78,7 @@ describe('docker config credentials', () => {
     expect(await code(credentialsFromDockerConfig('docker.io', await config('bad.json', '{not json')))).toBe('CREDENTIALS');
     expect(await code(credentialsFromDockerConfig('docker.io', await config('array.json', '[1]')))).toBe('CREDENTIALS');
     const noColon = await config('nocolon.json', { auths: { 'docker.io': { auth: Buffer.from('justuser').toString('base64') } } });
-    const error = await credentialsFromDockerConfig('docker.io', noColon).catch((e: Error) => e);
+    const error = await credentialsFromDockerConfig('docker.io', noColon).catch((e: unknown) => e);
     expect((error as { code: string }).code).toBe('CREDENTIALS');
     expect((error as Error).message).not.toContain('justuser');
     const big = join(dir, 'big.json');

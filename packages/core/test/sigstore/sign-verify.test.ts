@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
-import { TrustedRoot } from '@sigstore/protobuf-specs';
+import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
 import { describe, expect, it } from 'vitest';
 import { generateKeyPair, loadTrustedRoot, publicKeyPem, signBlob, verifyBlobBundle, type TrustedRoot as Root } from '@tollgate/core';
@@ -27,7 +27,7 @@ describe('signBlob (keyed) → verifyBlobBundle', () => {
     const empty = TrustedRoot.fromJSON({ mediaType: 'application/vnd.dev.sigstore.trustedroot+json;version=0.1', tlogs: [], ctlogs: [], certificateAuthorities: [], timestampAuthorities: [] });
     const hint = bundle.verificationMaterial.content.$case === 'publicKey' ? bundle.verificationMaterial.content.publicKey.hint : '';
     const material = toTrustMaterial(empty, {
-      [hint]: { rawBytes: Buffer.from(key.publicKey.export({ type: 'spki', format: 'der' })), keyDetails: 1 /* PKIX_ECDSA_P256_SHA_256 */ as never, validFor: undefined },
+      [hint]: { rawBytes: Buffer.from(key.publicKey.export({ type: 'spki', format: 'der' })), keyDetails: PublicKeyDetails.PKIX_ECDSA_P256_SHA_256, validFor: undefined },
     });
     const signer = new Verifier(material, { tlogThreshold: 0, timestampThreshold: 0 }).verify(toSignedEntity(bundle, artifact));
     expect(signer.key.asymmetricKeyType).toBe('ec');

@@ -17,6 +17,8 @@ export class ProxyCore {
   readonly manifestFlights = new SingleFlight<UpstreamManifest>();
   readonly blobFetches = new Map<string, BlobFetch>();
   private readonly health = new Map<string, boolean>();
+  /** Bookkeeping that runs after a response (recording a cached blob, evicting past the bound). */
+  private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     readonly config: ProxyConfig,
@@ -31,6 +33,21 @@ export class ProxyCore {
     readonly audit: AuditLog,
   ) {
     for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
+  }
+
+  /** Runs `work` in the background, tracked so that idle() can wait for it. */
+  track(work: Promise<unknown>): void {
+    const settled = work.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.background.add(settled);
+    void settled.then(() => this.background.delete(settled));
+  }
+
+  /** Resolves once all tracked background work has settled (shutdown waits for it; so can a test). */
+  async idle(): Promise<void> {
+    while (this.background.size > 0) await Promise.allSettled([...this.background]);
   }
 
   /** `enforce` or `warn` for this upstream (its own setting, else the global one). */

@@ -60,7 +60,7 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
   core.blobFetches.set(digest, fetch);
   core.metrics.inflight.inc();
   core.metrics.cache.inc({ kind: 'blob', result: 'miss' });
-  fetch.done.then(
+  const settled = fetch.done.then(
     async () => {
       core.blobFetches.delete(digest);
       core.metrics.inflight.dec();
@@ -81,6 +81,7 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
       }
     },
   );
+  core.track(settled);
   return fetch;
 }
 
