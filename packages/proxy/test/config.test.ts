@@ -12,7 +12,7 @@ describe('normalizeProxyConfig', () => {
   it('applies defaults', () => {
     const config = normalizeProxyConfig(base, { env: {} });
     expect(config.listen).toEqual({ host: '127.0.0.1', port: 5000 });
-    expect(config.cache).toEqual({ maxBytes: 10 * 1024 ** 3, tagTtlSeconds: 300 });
+    expect(config.cache).toEqual({ maxBytes: 10 * 1024 ** 3, tagTtlSeconds: 300, verdictTtlSeconds: 86400, denyTtlSeconds: 60 });
     expect(config.upstreams[0]).toMatchObject({ name: 'hub', url: 'https://registry-1.docker.io', default: true, insecure: false, timeoutSeconds: 60 });
     expect(config.gate).toBeUndefined();
   });

@@ -42,7 +42,7 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
   const doc = { ...asRecord(raw ?? {}, '') };
   checkKeys(doc, TOP_KEYS, '');
   const cacheDoc = { ...asRecord(doc.cache ?? {}, 'cache') };
-  checkKeys(cacheDoc, ['maxBytes', 'tagTtlSeconds'], 'cache');
+  checkKeys(cacheDoc, ['maxBytes', 'tagTtlSeconds', 'verdictTtlSeconds', 'denyTtlSeconds'], 'cache');
   if (env.TOLLGATE_PROXY_LISTEN) doc.listen = env.TOLLGATE_PROXY_LISTEN;
   if (env.TOLLGATE_PROXY_DATA_DIR) doc.dataDir = env.TOLLGATE_PROXY_DATA_DIR;
   if (env.TOLLGATE_PROXY_LOG_LEVEL) doc.logLevel = env.TOLLGATE_PROXY_LOG_LEVEL;
@@ -61,6 +61,8 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
     cache: {
       maxBytes: cacheDoc.maxBytes === undefined ? 10 * 1024 ** 3 : byteSize(cacheDoc.maxBytes, 'cache.maxBytes'),
       tagTtlSeconds: cacheDoc.tagTtlSeconds === undefined ? 300 : integerIn(cacheDoc.tagTtlSeconds, 'cache.tagTtlSeconds', 0, 365 * 86400),
+      verdictTtlSeconds: cacheDoc.verdictTtlSeconds === undefined ? 86400 : integerIn(cacheDoc.verdictTtlSeconds, 'cache.verdictTtlSeconds', 0, 365 * 86400),
+      denyTtlSeconds: cacheDoc.denyTtlSeconds === undefined ? 60 : integerIn(cacheDoc.denyTtlSeconds, 'cache.denyTtlSeconds', 0, 365 * 86400),
     },
     upstreams: readUpstreams(doc.upstreams, baseDir),
     auth: readAuth(doc.auth, baseDir, dataDir),

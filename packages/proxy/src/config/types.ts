@@ -44,6 +44,16 @@ export interface CacheConfig {
   maxBytes: number;
   /** How long a tag → digest resolution is trusted before the upstream is asked again. */
   tagTtlSeconds: number;
+  /**
+   * How long an allow (or warn) verdict stands before the gate evaluates the digest again (0: until the policy
+   * changes). A signature removed upstream, or an upstream that can no longer show one, then stops the image.
+   */
+  verdictTtlSeconds: number;
+  /**
+   * How long a deny stands (0: never kept). Short, because a deny can come from the upstream failing to list or
+   * serve signatures for a moment; the digest is evaluated again once it expires.
+   */
+  denyTtlSeconds: number;
 }
 
 /**

@@ -33,6 +33,8 @@ export interface Verdict {
    * on an allow that is verified; when absent, only the allow-list gate's explicit `digest-pin` counts as verified.
    */
   verified?: boolean;
+  /** When the gate reached it (ms since the epoch), set by the proxy when it stores the verdict. */
+  evaluatedAt?: number;
 }
 
 /**

@@ -113,12 +113,24 @@ export function verdictVerifies(verdict: Verdict): boolean {
   return verdict.verified ?? verdict.rule === 'digest-pin';
 }
 
+/**
+ * Whether a stored verdict may still be used: within `cache.verdictTtlSeconds` of its evaluation for an allow or
+ * warn, `cache.denyTtlSeconds` for a deny (0 = an allow stands until the policy changes; a deny is never reused).
+ * A verdict stored without a time (by an older tollgate) is evaluated again.
+ */
+function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
+  if (verdict.evaluatedAt === undefined) return false;
+  const { verdictTtlSeconds, denyTtlSeconds } = core.config.cache;
+  if (verdict.decision === 'deny') return denyTtlSeconds > 0 && Date.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
+  return verdictTtlSeconds === 0 || Date.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
+}
+
 /** Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits. */
 async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
   const { upstream, repository } = route;
   const revision = core.revisionFor(upstream);
   const cached = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
-  if (cached !== undefined) return { verdict: cached, cached: true };
+  if (cached !== undefined && verdictStands(core, cached)) return { verdict: cached, cached: true };
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
   const source = upstream.source(repository);
@@ -155,6 +167,7 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
       await core.meta.addParent(revision, upstream.name, repository, parsed.index.manifests.map((d) => d.digest), manifest.digest);
     }
   }
+  verdict = { ...verdict, evaluatedAt: Date.now() };
   await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
   core.log.info({ upstream: upstream.name, repository, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule }, 'gate verdict');
   return { verdict, cached: false };

@@ -16,7 +16,16 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   } catch (error) {
     throw new OciError(400, 'DIGEST_INVALID', (error as Error).message.slice(0, 300));
   }
-  const admission = await core.meta.getAdmission(core.revisionFor(route.upstream), route.upstream.name, route.repository, digest);
+  const revision = core.revisionFor(route.upstream);
+  const admission = await core.meta.getAdmission(revision, route.upstream.name, route.repository, digest);
+  if (admission !== undefined && core.modeFor(route.upstream) === 'enforce') {
+    // The manifest that admitted it may have been evaluated again since (its verdict expired) and denied.
+    const verdict = await core.meta.getVerdict(revision, route.upstream.name, route.repository, admission.manifest);
+    if (verdict?.decision === 'deny') {
+      core.metrics.denied.inc({ reason: 'blob' });
+      throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', { reason: `the manifest that admitted this blob (${admission.manifest}) is now denied: ${(verdict.reasons[0] ?? verdict.rule ?? 'policy').slice(0, 200)}` });
+    }
+  }
   if (admission === undefined) {
     core.metrics.denied.inc({ reason: 'blob' });
     throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', {

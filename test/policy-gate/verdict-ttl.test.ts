@@ -1,0 +1,111 @@
+/**
+ * Verdicts do not stand forever: a deny (which a moment of upstream trouble can cause) is kept for
+ * cache.denyTtlSeconds, an allow for cache.verdictTtlSeconds; then the digest is evaluated again, and the blobs an
+ * allow admitted stop being served once the manifest is denied.
+ */
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildImage, generateKeyPair, OciLayoutWriter, publicVerificationKey, RegistryClient, signImage, type BuiltImage } from '@tollgate/core';
+import { loadGate, normalizeProxyConfig, type Gate } from '../../packages/proxy/src/index.js';
+import { pushOciLayout, startRegistry, type RunningRegistry } from '../support/registry.js';
+import { startFaultProxy, type FaultProxy } from '../proxy/support/fault-proxy.js';
+import { fetchAll, MANIFEST_ACCEPT } from '../proxy/support/images.js';
+import { startProxy, type RunningProxy } from '../proxy/support/start-proxy.js';
+
+let registry: RunningRegistry;
+let faults: FaultProxy;
+let work: string;
+let gate: Gate;
+const key = generateKeyPair('ecdsa-p256');
+const proxies: RunningProxy[] = [];
+let seq = 0;
+
+beforeAll(async () => {
+  registry = await startRegistry();
+  faults = await startFaultProxy(registry.url);
+  work = await mkdtemp(join(tmpdir(), 'tollgate-verdict-ttl-'));
+  const pem = publicVerificationKey(key).pem;
+  await writeFile(
+    join(work, 'policy.yaml'),
+    `apiVersion: tollgate.dev/v1alpha1\nkind: ImagePolicy\nrules:\n  - name: signed\n    images: ["**"]\n    authorities:\n      - name: release\n        key: {pem: ${JSON.stringify(pem)}}\n        transparencyLog: ignore\n`,
+  );
+  const config = normalizeProxyConfig({ dataDir: work, upstreams: [{ name: 'up', url: faults.url, default: true }], gate: { policy: 'policy.yaml' } }, { baseDir: work, env: {} });
+  gate = (await loadGate(config.gate, config.upstreams))!;
+}, 60_000);
+
+afterAll(async () => {
+  await Promise.all([...proxies.map((p) => p.stop()), faults?.stop(), registry?.stop()]);
+  if (work) await rm(work, { recursive: true, force: true });
+});
+
+async function signedImage(): Promise<{ repo: string; image: BuiltImage }> {
+  const repo = `ttl/app${seq++}`;
+  const layout = join(work, repo.replace('/', '-'));
+  const image = await buildImage(await OciLayoutWriter.create(layout), { tag: 'v1', layers: [{ files: [{ path: 'app/main', content: repo }] }], config: { config: { User: '1000' } } });
+  await pushOciLayout(layout, 'v1', registry.host, `${repo}:v1`);
+  await signImage(`${registry.host}/${repo}:v1`, { key }, { client: new RegistryClient(registry.host, { retries: 0 }) });
+  return { repo, image };
+}
+
+async function proxyWith(cache: Record<string, unknown>): Promise<RunningProxy> {
+  const proxy = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }], cache });
+  proxies.push(proxy);
+  return proxy;
+}
+
+const manifest = (proxy: RunningProxy, repo: string) => fetchAll(`${proxy.url}/v2/${repo}/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT } });
+/** Where signatures are looked up: the referrers tag and cosign's legacy tags, all named sha256-<hex>. */
+const signatureLookups = (repo: string) => (r: { path: string }) => r.path.startsWith(`/v2/${repo}/manifests/sha256-`);
+
+describe('verdict lifetimes', () => {
+  it('a deny caused by the upstream failing to list signatures is evaluated again once denyTtlSeconds passed', async () => {
+    const { repo, image } = await signedImage();
+    const kept = await proxyWith({ denyTtlSeconds: 3600 });
+    const retried = await proxyWith({ denyTtlSeconds: 0 });
+    faults.arm('500', signatureLookups(repo), 1000);
+    try {
+      for (const proxy of [kept, retried]) expect((await manifest(proxy, repo)).status).toBe(403);
+    } finally {
+      faults.disarm();
+    }
+    expect((await manifest(kept, repo)).status).toBe(403);
+    const again = await manifest(retried, repo);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('docker-content-digest')).toBe(image.descriptor.digest);
+  });
+
+  it('an expired allow is evaluated again; denied now, its blobs stop being served', async () => {
+    const { repo, image } = await signedImage();
+    const proxy = await proxyWith({ verdictTtlSeconds: 3600 });
+    const first = await manifest(proxy, repo);
+    expect(first.status, first.body.toString()).toBe(200);
+    const layer = image.layers[0]!;
+    expect((await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`)).status).toBe(200);
+
+    // Within the TTL the verdict stands, even while the upstream cannot show the signature.
+    faults.arm('500', signatureLookups(repo), 1000);
+    try {
+      expect((await manifest(proxy, repo)).status).toBe(200);
+      // The allow was reached two hours ago: past the TTL, the digest is evaluated again, and now denied.
+      const { core } = proxy.proxy;
+      const revision = core.revisionFor(core.upstreams[0]!);
+      const stored = (await core.meta.getVerdict(revision, 'up', repo, image.descriptor.digest))!;
+      await core.meta.putVerdict(revision, 'up', repo, image.descriptor.digest, { ...stored, evaluatedAt: Date.now() - 2 * 3600 * 1000 });
+      expect((await manifest(proxy, repo)).status).toBe(403);
+      const blob = await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`);
+      expect(blob.status).toBe(404);
+      expect(JSON.parse(blob.body.toString()).errors[0].detail.reason).toMatch(/is now denied/);
+    } finally {
+      faults.disarm();
+    }
+  });
+
+  it('rejects lifetimes that are not whole seconds in range', () => {
+    const config = (cache: Record<string, unknown>) => () => normalizeProxyConfig({ dataDir: work, upstreams: [{ name: 'up', url: faults.url, default: true }], cache }, { env: {} });
+    expect(config({ verdictTtlSeconds: -1 })).toThrow(/cache\.verdictTtlSeconds/);
+    expect(config({ denyTtlSeconds: 'soon' })).toThrow(/cache\.denyTtlSeconds/);
+    expect(config({ verdictTtlSeconds: 0, denyTtlSeconds: 0 })()).toMatchObject({ cache: { verdictTtlSeconds: 0, denyTtlSeconds: 0 } });
+  });
+});
