@@ -77,7 +77,7 @@ async function main(): Promise<void> {
     const writer = await OciLayoutWriter.create(join(dir, 'layout'));
     const built = await buildImage(writer, {
       tag: 'v1',
-      layers: [{ files: files(0, 1500) }, { files: files(1, 1000) }, { files: files(2, 500) }],
+      layers: [{ files: files(0, 1500) }, { files: files(1, 1000) }, { files: [...files(2, 500), { path: 'etc/passwd', content: 'app:x:1000:1000::/app:/bin/sh\n' }] }],
       config: { config: { User: 'app', Healthcheck: { Test: ['CMD', 'true'] } } },
     });
     const policy = await loadPolicy(new TextEncoder().encode(policyText(built.layers[0]!.diffId)));

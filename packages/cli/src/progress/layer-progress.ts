@@ -1,5 +1,10 @@
-import cliProgress from 'cli-progress';
+import { createRequire } from 'node:module';
 import type { Descriptor } from '@tollgate/core';
+
+type CliProgress = typeof import('cli-progress');
+
+/** cli-progress draws only on a terminal; required then (CommonJS, so synchronously), not by every run in a pipe. */
+const require = createRequire(import.meta.url);
 
 export interface LayerProgress {
   update(layerIndex: number, bytesRead: number): void;
@@ -9,6 +14,7 @@ export interface LayerProgress {
 /** Progress bars per layer on stderr, only when stderr is a terminal: pipes and CI logs stay clean. */
 export function layerProgress(layers: readonly Descriptor[], enabled = process.stderr.isTTY === true): LayerProgress {
   if (!enabled) return { update() {}, stop() {} };
+  const cliProgress = require('cli-progress') as CliProgress;
   const multibar = new cliProgress.MultiBar(
     {
       stream: process.stderr,

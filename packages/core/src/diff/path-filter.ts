@@ -1,5 +1,5 @@
-import picomatch from 'picomatch';
 import { TollgateError } from '../errors/tollgate-error.js';
+import { picomatchLibrary } from '../util/picomatch-library.js';
 
 /** Maximum number of --ignore patterns and their length: globs compile to regular expressions. */
 const MAX_PATTERNS = 256;
@@ -17,6 +17,7 @@ export function ignoreMatcher(patterns: readonly string[] | undefined): (path: s
       throw new TollgateError('USAGE', `--ignore patterns must be non-empty globs of at most ${MAX_PATTERN_LENGTH} characters`);
     }
   }
+  const picomatch = picomatchLibrary();
   let match: (path: string) => boolean;
   try {
     match = picomatch(patterns as string[], { dot: true });

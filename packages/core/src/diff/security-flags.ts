@@ -1,6 +1,6 @@
-import picomatch from 'picomatch';
 import type { MergedEntry } from '../filesystem/merged-filesystem.js';
 import type { FileAttribute, SecurityFlag } from './types.js';
+import { picomatchLibrary } from '../util/picomatch-library.js';
 
 /** Places where a new or changed file changes who can do what: accounts, sudo, ssh keys, cron, the loader. */
 export const SENSITIVE_PATHS: readonly string[] = [
@@ -70,9 +70,21 @@ export const CREDENTIAL_FILE_NAMES: readonly string[] = [
 ];
 
 const GLOB_OPTIONS = { dot: true };
-const isSensitive = picomatch(SENSITIVE_PATHS as string[], GLOB_OPTIONS);
-const isPrivateKey = picomatch(PRIVATE_KEY_NAMES as string[], GLOB_OPTIONS);
-const isCredentialFile = picomatch(CREDENTIAL_FILE_NAMES as string[], GLOB_OPTIONS);
+type Matcher = (path: string) => boolean;
+let matchers: { isSensitive: Matcher; isPrivateKey: Matcher; isCredentialFile: Matcher } | undefined;
+
+/** Compiled on the first diff, not when the module loads: most commands never flag a file. */
+function flagMatchers(): NonNullable<typeof matchers> {
+  if (!matchers) {
+    const picomatch = picomatchLibrary();
+    matchers = {
+      isSensitive: picomatch(SENSITIVE_PATHS as string[], GLOB_OPTIONS),
+      isPrivateKey: picomatch(PRIVATE_KEY_NAMES as string[], GLOB_OPTIONS),
+      isCredentialFile: picomatch(CREDENTIAL_FILE_NAMES as string[], GLOB_OPTIONS),
+    };
+  }
+  return matchers;
+}
 
 /** A symlink target that, resolved lexically from the link's directory, climbs above the root. */
 export function symlinkEscapesRoot(path: string, target: string): boolean {
@@ -110,6 +122,7 @@ export function fileFlags(path: string, before: MergedEntry | undefined, after: 
     const caps = 'security.capability';
     if (after.xattrs?.[caps] !== undefined && after.xattrs[caps] !== before?.xattrs?.[caps]) flags.push('file-capabilities');
   }
+  const { isSensitive, isPrivateKey, isCredentialFile } = flagMatchers();
   const meaningful = before === undefined || changed.some((c) => c !== 'mtime');
   if (meaningful && isSensitive(path)) flags.push('sensitive-path');
   const contentNew = before === undefined || changed.includes('content') || changed.includes('type');

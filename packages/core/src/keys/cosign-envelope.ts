@@ -1,7 +1,7 @@
 import { randomBytes, scrypt } from 'node:crypto';
-import nacl from 'tweetnacl';
 import { TollgateError, isTollgateError } from '../errors/tollgate-error.js';
 import { parseStrictJson } from '../json/strict-json.js';
+import { loadNacl } from './load-nacl.js';
 
 /**
  * cosign's encrypted private key body (go-securesystemslib `encrypted`): JSON
@@ -14,9 +14,10 @@ export const DEFAULT_COSIGN_SCRYPT_N = 65536;
 const SCRYPT_R = 8;
 const SCRYPT_P = 1;
 const SALT_BYTES = 32;
-const KEY_BYTES = nacl.secretbox.keyLength;
-const NONCE_BYTES = nacl.secretbox.nonceLength;
-const TAG_BYTES = nacl.secretbox.overheadLength;
+/** nacl.secretbox's (XSalsa20-Poly1305) key, nonce and tag sizes, written out so tweetnacl loads only to seal or open; a test pins them. */
+export const SECRETBOX_KEY_BYTES = 32;
+export const SECRETBOX_NONCE_BYTES = 24;
+export const SECRETBOX_TAG_BYTES = 16;
 /** 128 * N * r for the largest N is 128 MiB; leave room for Node's own accounting. */
 const SCRYPT_MAXMEM = 256 * 1024 * 1024;
 
@@ -33,7 +34,8 @@ export async function sealCosignEnvelope(plaintext: Uint8Array, password: string
     throw new TollgateError('USAGE', `scrypt N=${N} is not one cosign reads; use one of ${COSIGN_SCRYPT_N_VALUES.join(', ')}`);
   }
   const salt = randomBytes(SALT_BYTES);
-  const nonce = randomBytes(NONCE_BYTES);
+  const nonce = randomBytes(SECRETBOX_NONCE_BYTES);
+  const nacl = await loadNacl();
   const key = await deriveKey(password, salt, N);
   const ciphertext = nacl.secretbox(plaintext, nonce, key);
   key.fill(0);
@@ -52,6 +54,7 @@ export async function sealCosignEnvelope(plaintext: Uint8Array, password: string
  */
 export async function openCosignEnvelope(body: Uint8Array, password: string, what: string): Promise<Buffer> {
   const params = parseEnvelope(body, what);
+  const nacl = await loadNacl();
   const key = await deriveKey(password, params.salt, params.N);
   const plaintext = nacl.secretbox.open(params.ciphertext, params.nonce, key);
   key.fill(0);
@@ -85,16 +88,16 @@ function parseEnvelope(body: Uint8Array, what: string): EnvelopeParams {
   const salt = base64Field(kdf.salt, '"kdf.salt"', what);
   if (salt.length !== SALT_BYTES) throw bad(what, `the salt is ${salt.length} bytes, not ${SALT_BYTES}`);
   const nonce = base64Field(cipher.nonce, '"cipher.nonce"', what);
-  if (nonce.length !== NONCE_BYTES) throw bad(what, `the nonce is ${nonce.length} bytes, not ${NONCE_BYTES}`);
+  if (nonce.length !== SECRETBOX_NONCE_BYTES) throw bad(what, `the nonce is ${nonce.length} bytes, not ${SECRETBOX_NONCE_BYTES}`);
   const ciphertext = base64Field(root.ciphertext, '"ciphertext"', what);
-  if (ciphertext.length <= TAG_BYTES) throw bad(what, `the ciphertext is ${ciphertext.length} bytes, too short to hold a key`);
+  if (ciphertext.length <= SECRETBOX_TAG_BYTES) throw bad(what, `the ciphertext is ${ciphertext.length} bytes, too short to hold a key`);
   return { N, salt, nonce, ciphertext };
 }
 
 function deriveKey(password: string, salt: Uint8Array, N: number): Promise<Buffer> {
   if (typeof password !== 'string') throw new TollgateError('USAGE', 'the key password must be a string');
   return new Promise((resolve, reject) => {
-    scrypt(Buffer.from(password, 'utf8'), salt, KEY_BYTES, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem: SCRYPT_MAXMEM }, (error, key) =>
+    scrypt(Buffer.from(password, 'utf8'), salt, SECRETBOX_KEY_BYTES, { N, r: SCRYPT_R, p: SCRYPT_P, maxmem: SCRYPT_MAXMEM }, (error, key) =>
       error ? reject(new TollgateError('INVALID_KEY', `key derivation (scrypt N=${N}) failed: ${error.message}`, { cause: error })) : resolve(key),
     );
   });

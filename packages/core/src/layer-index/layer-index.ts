@@ -1,11 +1,10 @@
 import { TollgateError } from '../errors/tollgate-error.js';
 import type { Image } from '../image/image.js';
 import type { Descriptor } from '../image/types.js';
-import { isForeignLayer, layerCompression } from '../media-types.js';
-import { readLayer } from '../layer/read-layer.js';
 import type { FileEntry, LayerLimits, UnsafeEntry } from '../layer/types.js';
 import type { LayerIndexStore } from '../store/layer-index-store.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
+import { readVerifiedLayer } from './read-verified-layer.js';
 
 /** The file index of one layer, named by the diffID the image config gives it. */
 export interface LayerIndex {
@@ -77,43 +76,12 @@ export async function indexLayers(image: Image, options: IndexLayersOptions = {}
 }
 
 async function indexOneLayer(job: LayerJob, options: IndexLayersOptions): Promise<LayerIndex> {
-  const { image, descriptor, diffID } = job;
+  const { descriptor, diffID } = job;
   const cached = options.store ? await options.store.get(diffID) : undefined;
   if (cached !== undefined) return { diffID, descriptor, files: cached, unsafeEntries: [], fromCache: true, bytesRead: 0 };
 
-  const compression = layerCompression(descriptor.mediaType);
-  if (compression === undefined) {
-    throw new TollgateError('UNSUPPORTED_MEDIA_TYPE', `layer ${descriptor.digest} has media type ${descriptor.mediaType}, which is not a layer type tollgate can read`);
-  }
-  let stream;
-  try {
-    stream = await image.openBlob(descriptor, { signal: options.signal });
-  } catch (error) {
-    if (isForeignLayer(descriptor.mediaType)) {
-      throw new TollgateError('FOREIGN_LAYER', `layer ${descriptor.digest} is a foreign/non-distributable layer the source does not hold; tollgate never fetches its URLs, so it cannot be compared`, { cause: error });
-    }
-    throw error;
-  }
-  try {
-    const read = await readLayer(stream, {
-      compression,
-      limits: options.limits,
-      signal: options.signal,
-      expectedDigest: descriptor.digest,
-    });
-    if (read.size !== descriptor.size) {
-      throw new TollgateError('SIZE_MISMATCH', `layer ${descriptor.digest}: the manifest declares ${descriptor.size} bytes, the source served ${read.size}; fetch it again or check the source`);
-    }
-    if (read.diffID !== diffID) {
-      throw new TollgateError(
-        'DIGEST_MISMATCH',
-        `layer ${descriptor.digest}: its uncompressed content is ${read.diffID} but the config says ${diffID}; the image is corrupt — refusing to diff it`,
-      );
-    }
-    const files = read.files ?? [];
-    if (options.store && read.unsafeEntries.length === 0) await options.store.put(diffID, files);
-    return { diffID, descriptor, files, unsafeEntries: read.unsafeEntries, fromCache: false, bytesRead: read.size };
-  } finally {
-    stream.destroy();
-  }
+  const read = await readVerifiedLayer(job, { limits: options.limits, signal: options.signal });
+  const files = read.files ?? [];
+  if (options.store && read.unsafeEntries.length === 0) await options.store.put(diffID, files);
+  return { diffID, descriptor, files, unsafeEntries: read.unsafeEntries, fromCache: false, bytesRead: read.size };
 }

@@ -38,7 +38,8 @@ function toBuffer(chunk: unknown): Buffer {
 /**
  * Reads a layer blob once, computing its digest (of the bytes as read), its diffID (of the uncompressed tar) and,
  * unless `indexFiles` is false, its file index with a sha256 per regular file. Memory stays flat: nothing is
- * buffered beyond one decompressed chunk and one tar header. Whiteouts are recorded, not applied.
+ * buffered beyond one decompressed chunk and one tar header (and, with `captureFiles`, the content of the named
+ * files, each at most `captureFiles.maxBytes`). Whiteouts are recorded, not applied.
  *
  * Rejects with CORRUPT_LAYER for a damaged or truncated gzip/zstd stream or tar archive, SIZE_LIMIT when a limit
  * in `options.limits` is passed, DIGEST_MISMATCH when `expectedDigest` is given and differs, and with
@@ -57,7 +58,10 @@ export async function readLayer(blob: Readable, options: ReadLayerOptions): Prom
 
   const blobHash = createHash('sha256');
   const diffHash = compression === 'none' ? blobHash : createHash('sha256');
-  const indexer = options.indexFiles === false ? undefined : new TarIndexer(limits, label);
+  if (options.captureFiles !== undefined && options.indexFiles === false) {
+    throw new TollgateError('USAGE', 'readLayer: captureFiles needs the tar parsed; do not set indexFiles to false with it');
+  }
+  const indexer = options.indexFiles === false ? undefined : new TarIndexer(limits, label, options.captureFiles);
   const counters: Counters = { size: 0, uncompressed: 0 };
 
   const checkUncompressed = (): void => {
@@ -128,6 +132,7 @@ export async function readLayer(blob: Readable, options: ReadLayerOptions): Prom
     unsafeEntries: indexer?.unsafe ?? [],
   };
   if (indexer) result.files = indexer.files;
+  if (indexer && options.captureFiles !== undefined) result.captured = [...indexer.captured.values()];
   return result;
 }
 

@@ -4,7 +4,7 @@ import { formatBytes, limitError } from './limits.js';
 import { parsePax, type PaxFields } from './pax.js';
 import { BLOCK, decodeHeader, isZeroBlock, TarFormatError, type RawHeader } from './tar-header.js';
 import { classifyWhiteout, normalisePath } from './tar-path.js';
-import type { FileEntry, FileType, LayerLimits, UnsafeEntry } from './types.js';
+import type { CapturedFile, CaptureFiles, FileEntry, FileType, LayerLimits, UnsafeEntry } from './types.js';
 
 const EMPTY_SHA256 = `sha256:${createHash('sha256').digest('hex')}`;
 /** PAX and GNU long-name headers are buffered whole; this bounds them. */
@@ -55,6 +55,11 @@ type Sink = 'skip' | 'hash' | 'meta';
 export class TarIndexer {
   readonly files: FileEntry[] = [];
   readonly unsafe: UnsafeEntry[] = [];
+  /**
+   * Content of the regular file at each of `capture.paths`, when a capture was asked for: the last entry of the
+   * path wins (as when the layer is extracted), so duplicates never hold more than one copy per path.
+   */
+  readonly captured = new Map<string, CapturedFile>();
 
   private readonly headerBuf = Buffer.alloc(BLOCK);
   private headerFill = 0;
@@ -74,11 +79,17 @@ export class TarIndexer {
   private finished = false;
   private offset = 0;
   private entries = 0;
+  /** Chunks of the captured file being read (its content is also hashed as usual). */
+  private captureChunks: Buffer[] | null = null;
+  private readonly capturePaths: ReadonlySet<string>;
 
   constructor(
     private readonly limits: Required<LayerLimits>,
     private readonly label: string,
-  ) {}
+    private readonly capture?: CaptureFiles,
+  ) {
+    this.capturePaths = new Set(capture?.paths ?? []);
+  }
 
   /** Feeds the next bytes of the tar stream; throws CORRUPT_LAYER or SIZE_LIMIT. */
   push(chunk: Buffer): void {
@@ -87,8 +98,12 @@ export class TarIndexer {
     while (i < n && !this.finished) {
       if (this.remaining > 0) {
         const take = Math.min(this.remaining, n - i);
-        if (this.sink === 'hash') this.hash!.update(i === 0 && take === n ? chunk : chunk.subarray(i, i + take));
-        else if (this.sink === 'meta') this.metaChunks.push(Buffer.from(chunk.subarray(i, i + take)));
+        if (this.sink === 'hash') {
+          const data = i === 0 && take === n ? chunk : chunk.subarray(i, i + take);
+          this.hash!.update(data);
+          // Copied: the decompressor may reuse its output buffers. Bounded by capture.maxBytes.
+          this.captureChunks?.push(Buffer.from(data));
+        } else if (this.sink === 'meta') this.metaChunks.push(Buffer.from(chunk.subarray(i, i + take)));
         this.remaining -= take;
         this.offset += take;
         i += take;
@@ -183,12 +198,22 @@ export class TarIndexer {
       return;
     }
     this.files.push(entry);
+    const capturing = entry.whiteout === undefined && this.capturePaths.has(entry.path);
+    if (capturing && type !== 'file') this.captured.delete(entry.path);
     if (type === 'file') {
+      if (capturing && dataSize > this.capture!.maxBytes) {
+        throw new TollgateError(
+          'SIZE_LIMIT',
+          `${this.label}: /${entry.path} is ${formatBytes(dataSize)}, over the ${formatBytes(this.capture!.maxBytes)} tollgate reads of it; such a file is not one to trust`,
+        );
+      }
       if (dataSize === 0) {
         entry.sha256 = EMPTY_SHA256;
+        if (capturing) this.captured.set(entry.path, { path: entry.path, sha256: EMPTY_SHA256, content: Buffer.alloc(0) });
       } else {
         this.current = entry;
         this.hash = createHash('sha256');
+        if (capturing) this.captureChunks = [];
         this.startData(dataSize, 'hash');
         return;
       }
@@ -295,6 +320,10 @@ export class TarIndexer {
   private endData(): void {
     if (this.sink === 'hash') {
       this.current!.sha256 = `sha256:${this.hash!.digest('hex')}`;
+      if (this.captureChunks !== null) {
+        this.captured.set(this.current!.path, { path: this.current!.path, sha256: this.current!.sha256, content: Buffer.concat(this.captureChunks) });
+        this.captureChunks = null;
+      }
       this.hash = null;
       this.current = null;
     } else if (this.sink === 'meta') {

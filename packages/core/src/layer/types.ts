@@ -59,6 +59,24 @@ export interface ReadLayerOptions {
    * rejects with DIGEST_MISMATCH once the whole blob has been read).
    */
   expectedDigest?: string;
+  /**
+   * Keep the content of the regular files at these paths (normalised like FileEntry.path), for a check that must
+   * read one small file (such as /etc/passwd) without holding the layer. Needs the file index (indexFiles true).
+   */
+  captureFiles?: CaptureFiles;
+}
+
+export interface CaptureFiles {
+  paths: readonly string[];
+  /** Hard cap per file: a larger entry at a captured path rejects the read with SIZE_LIMIT (never truncated). */
+  maxBytes: number;
+}
+
+/** The content of a captured file, with the sha256 its index entry records. */
+export interface CapturedFile {
+  path: string;
+  sha256: string;
+  content: Buffer;
 }
 
 /** An entry the index leaves out or flags: the raw name as written in the tar and why it is unsafe. */
@@ -83,4 +101,10 @@ export interface LayerReadResult {
    * containerd extract them); every other unsafe entry is listed here only.
    */
   unsafeEntries: UnsafeEntry[];
+  /**
+   * Present when captureFiles is given: the content at each captured path that the layer holds as a regular file,
+   * from the path's last entry in the tar (the one extraction leaves); a path whose last entry is not a regular
+   * file is not listed.
+   */
+  captured?: CapturedFile[];
 }

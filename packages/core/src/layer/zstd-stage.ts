@@ -2,7 +2,12 @@ import { createRequire } from 'node:module';
 import type * as ZstdBinding from 'zstd-napi/binding.js';
 
 const require = createRequire(import.meta.url);
-const binding = require('zstd-napi/binding.js') as typeof ZstdBinding;
+let binding: typeof ZstdBinding | undefined;
+
+/** The native zstd binding, loaded with the first zstd layer rather than by every command at start-up. */
+function zstdBinding(): typeof ZstdBinding {
+  return (binding ??= require('zstd-napi/binding.js') as typeof ZstdBinding);
+}
 
 /** Output buffer per decompression call. */
 const OUT_SIZE = 256 * 1024;
@@ -24,7 +29,7 @@ export class ZstdStreamError extends Error {
  * skippable frames are accepted; the window is capped by the library default (128 MiB).
  */
 export async function* zstdDecompress(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  const dctx = new binding.DCtx();
+  const dctx = new (zstdBinding().DCtx)();
   let inFrame = false;
   let sawInput = false;
   for await (const chunk of source) {

@@ -1,14 +1,9 @@
 import { X509Certificate } from 'node:crypto';
-import {
-  BUNDLE_V01_MEDIA_TYPE,
-  BUNDLE_V02_MEDIA_TYPE,
-  BUNDLE_V03_LEGACY_MEDIA_TYPE,
-  BUNDLE_V03_MEDIA_TYPE,
-  bundleFromJSON,
-  type Bundle,
-} from '@sigstore/bundle';
+import type { Bundle } from '@sigstore/bundle';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { parseStrictJson } from '../json/strict-json.js';
+import { BUNDLE_V01_MEDIA_TYPE, BUNDLE_V02_MEDIA_TYPE, BUNDLE_V03_LEGACY_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from './bundle-media-types.js';
+import { sigstoreBundle } from './sigstore-libraries.js';
 
 export type { Bundle } from '@sigstore/bundle';
 
@@ -41,7 +36,7 @@ export function bundleFromValue(raw: unknown, what = 'bundle'): Bundle {
   }
   let bundle: Bundle;
   try {
-    bundle = bundleFromJSON(raw);
+    bundle = sigstoreBundle().bundleFromJSON(raw);
   } catch (error) {
     throw invalid(what, `is not a valid Sigstore bundle (${describe(error)})`);
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { BUNDLE_V03_MEDIA_TYPE, bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
+import type { SerializedBundle } from '@sigstore/bundle';
 import type { Signer, Witness } from '@sigstore/sign';
 
 /** @sigstore/sign pulls in npm's whole fetch stack: load it only when something is signed. */
@@ -10,6 +10,8 @@ export function loadSigstoreSign(): Promise<SigstoreSign> {
   return import('@sigstore/sign');
 }
 import { TollgateError } from '../errors/tollgate-error.js';
+import { BUNDLE_V03_MEDIA_TYPE } from './bundle-media-types.js';
+import { sigstoreBundle } from './sigstore-libraries.js';
 import { publicVerificationKey } from '../keys/public-key.js';
 import { signMessage } from '../keys/sign.js';
 import type { PrivateSigningKey } from '../keys/types.js';
@@ -50,7 +52,7 @@ export async function signBlob(artifact: Uint8Array, options: KeyedSignBlobOptio
   const builder = new sign.MessageSignatureBundleBuilder({ signer, witnesses: witnesses(sign, options) });
   try {
     const bundle = await builder.create({ data: Buffer.from(artifact.buffer, artifact.byteOffset, artifact.byteLength) });
-    return toV03(bundleToJSON(bundle));
+    return toV03(sigstoreBundle().bundleToJSON(bundle));
   } catch (error) {
     throw signingFailed(error);
   }

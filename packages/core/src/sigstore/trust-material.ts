@@ -1,5 +1,6 @@
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
-import { toTrustMaterial, type KeyFinderFunc, type TrustMaterial } from '@sigstore/verify';
+import type { KeyFinderFunc, TrustMaterial } from '@sigstore/verify';
+import { sigstoreVerify } from './sigstore-libraries.js';
 
 type SharedMaterial = Omit<TrustMaterial, 'publicKey'>;
 
@@ -15,7 +16,7 @@ const built = new WeakMap<TrustedRoot, SharedMaterial>();
 export function trustMaterialFor(root: TrustedRoot, keyFinder: KeyFinderFunc): TrustMaterial {
   let shared = built.get(root);
   if (!shared) {
-    const { publicKey: _unused, ...rest } = toTrustMaterial(root);
+    const { publicKey: _unused, ...rest } = sigstoreVerify().toTrustMaterial(root);
     shared = rest;
     built.set(root, shared);
   }

@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
-import { dsse } from '@sigstore/core';
-import { HashAlgorithm, type TrustedRoot } from '@sigstore/protobuf-specs';
-import { toSignedEntity, Verifier, type SignedEntity } from '@sigstore/verify';
+import type { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
+import type { SignedEntity } from '@sigstore/verify';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { bundleFromValue, bundleVersion, parseBundle, type BundleVersion } from './bundle.js';
 import { compileIdentityPolicy, type IdentityPolicy } from './identity-policy.js';
 import { checkInTotoSubject, type ArtifactInput, type InTotoStatement } from './in-toto-statement.js';
 import { trustMaterialFor } from './trust-material.js';
 import { resolveVerificationKey, type VerificationKeyInput } from './verification-key.js';
+import { sigstoreCore, sigstoreProtobufSpecs, sigstoreVerify } from './sigstore-libraries.js';
 
 export interface BlobVerificationOptions {
   trustedRoot: TrustedRoot;
@@ -43,11 +43,16 @@ export interface VerificationResult {
 
 const MAX_THRESHOLD = 16;
 
-const NODE_HASH: Partial<Record<HashAlgorithm, string>> = {
-  [HashAlgorithm.SHA2_256]: 'sha256',
-  [HashAlgorithm.SHA2_384]: 'sha384',
-  [HashAlgorithm.SHA2_512]: 'sha512',
-};
+/** The Node hash name of a bundle's message-digest algorithm; a function, so the enum loads only when verifying. */
+function nodeHash(algorithm: HashAlgorithm): string | undefined {
+  const { HashAlgorithm: Algorithm } = sigstoreProtobufSpecs();
+  const names: Partial<Record<HashAlgorithm, string>> = {
+    [Algorithm.SHA2_256]: 'sha256',
+    [Algorithm.SHA2_384]: 'sha384',
+    [Algorithm.SHA2_512]: 'sha512',
+  };
+  return names[algorithm];
+}
 
 /**
  * Verifies a Sigstore bundle over a blob, as `cosign verify-blob --bundle` does, offline against `trustedRoot`.
@@ -96,8 +101,8 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
     artifactBytes = Buffer.from(artifact.buffer, artifact.byteOffset, artifact.byteLength);
     const { messageDigest } = parsed.content.messageSignature;
     if (messageDigest) {
-      const algorithm = NODE_HASH[messageDigest.algorithm];
-      if (!algorithm) return failWith(`the bundle's message digest uses an unsupported algorithm (${HashAlgorithm[messageDigest.algorithm] ?? messageDigest.algorithm})`);
+      const algorithm = nodeHash(messageDigest.algorithm);
+      if (!algorithm) return failWith(`the bundle's message digest uses an unsupported algorithm (${sigstoreProtobufSpecs().HashAlgorithm[messageDigest.algorithm] ?? messageDigest.algorithm})`);
       const actual = createHash(algorithm).update(artifactBytes).digest();
       if (actual.length !== messageDigest.digest.length || !timingSafeEqual(actual, messageDigest.digest)) {
         return failWith(`the bundle's message digest is not the ${algorithm} of the artifact: the signature is for another file`);
@@ -118,6 +123,7 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
   let entity: SignedEntity;
   let signerIdentity: { subjectAlternativeName?: string; extensions?: { issuer?: string } } | undefined;
   let distinctEntries = 0;
+  const { toSignedEntity, Verifier } = sigstoreVerify();
   try {
     const keyFinder = key
       ? () => ({
@@ -190,7 +196,7 @@ function prepareEntity(entity: SignedEntity, bundle: Bundle, ignoreTlog: boolean
   ) {
     const envelope = bundle.content.dsseEnvelope;
     const original = entity.signature;
-    const paeDigest = createHash('sha256').update(dsse.preAuthEncoding(envelope.payloadType, envelope.payload)).digest();
+    const paeDigest = createHash('sha256').update(sigstoreCore().dsse.preAuthEncoding(envelope.payloadType, envelope.payload)).digest();
     signature = {
       signature: original.signature,
       compareSignature: (candidate) => original.compareSignature(candidate),

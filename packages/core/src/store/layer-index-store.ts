@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Level } from 'level';
+import type { Level } from 'level';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { parseDigest } from '../digest/digest.js';
 import type { FileEntry } from '../layer/types.js';
+import { loadLevel } from './load-level.js';
 
 /** Bumped when the stored shape of a file index changes, so old entries are ignored rather than misread. */
 const INDEX_FORMAT = 1;
@@ -27,6 +28,7 @@ export class LayerIndexStore {
 
   static async open(dataDir: string): Promise<LayerIndexStore> {
     const location = join(dataDir, 'layer-index');
+    const { Level } = await loadLevel();
     try {
       mkdirSync(location, { recursive: true, mode: 0o700 });
       const db = new Level<string, string>(location, { valueEncoding: 'utf8' });

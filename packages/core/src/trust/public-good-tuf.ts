@@ -1,18 +1,14 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
-import { Updater } from 'tuf-js';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { publicGoodTrustedRoot } from './public-good.js';
-import { loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, type TrustedRoot } from './trusted-root.js';
-import { TufFetcher } from './tuf-fetcher.js';
+import type { TrustedRoot } from './trusted-root.js';
+import { loadTufClient } from './load-tuf-client.js';
 
 export const PUBLIC_GOOD_TUF_MIRROR = 'https://tuf-repo-cdn.sigstore.dev';
 export const DEFAULT_TUF_TIMEOUT_MS = 5000;
 
-const TRUSTED_ROOT_TARGET = 'trusted_root.json';
 const MAX_TUF_ROOT_BYTES = 512 * 1024;
 const USER_AGENT = 'tollgate (tuf-js)';
 
@@ -55,12 +51,13 @@ export async function publicGoodTrustedRootViaTuf(options: TufTrustedRootOptions
   const url = new URL(mirror);
   const dir = join(options.cacheDir, encodeURIComponent(url.host + url.pathname.replace(/\/$/, '')));
   seedCache(dir, options.tufRoot);
+  const { TufFetcher, readTrustedRootTarget } = await loadTufClient();
 
   let reason = 'offline';
   if (!options.offline) {
     const fetcher = new TufFetcher({ offline: false, timeoutMs, userAgent: USER_AGENT });
     try {
-      return { trustedRoot: await readTarget(dir, mirror, fetcher, false), source: 'tuf' };
+      return { trustedRoot: await readTrustedRootTarget(dir, mirror, fetcher, false, USER_AGENT), source: 'tuf' };
     } catch (error) {
       if (error instanceof TollgateError || !fetcher.lastFailure) throw failed(mirror, dir, error);
       reason = fetcher.lastFailure.message;
@@ -69,7 +66,7 @@ export async function publicGoodTrustedRootViaTuf(options: TufTrustedRootOptions
   const offlineFetcher = new TufFetcher({ offline: true, timeoutMs, userAgent: USER_AGENT });
   let trustedRoot: TrustedRoot | undefined;
   try {
-    trustedRoot = await readTarget(dir, mirror, offlineFetcher, true);
+    trustedRoot = await readTrustedRootTarget(dir, mirror, offlineFetcher, true, USER_AGENT);
   } catch (error) {
     if (error instanceof TollgateError || !offlineFetcher.lastFailure) throw failed(mirror, dir, error);
   }
@@ -82,26 +79,6 @@ export async function publicGoodTrustedRootViaTuf(options: TufTrustedRootOptions
     source: 'embedded',
     ...(options.offline ? {} : { notice: `${unreachable} and there is no valid cache; using the Sigstore public-good trusted root embedded in tollgate` }),
   };
-}
-
-async function readTarget(dir: string, mirror: string, fetcher: TufFetcher, forceCache: boolean): Promise<TrustedRoot> {
-  const updater = new Updater({
-    metadataDir: dir,
-    metadataBaseUrl: mirror,
-    targetDir: join(dir, 'targets'),
-    targetBaseUrl: `${mirror}/targets`,
-    forceCache,
-    fetcher,
-    config: { userAgent: USER_AGENT },
-  });
-  await updater.refresh();
-  const info = await updater.getTargetInfo(TRUSTED_ROOT_TARGET);
-  if (!info) throw new Error(`the signed targets do not list ${TRUSTED_ROOT_TARGET}`);
-  if (info.length > MAX_TRUSTED_ROOT_BYTES) throw new Error(`${TRUSTED_ROOT_TARGET} is ${info.length} bytes, over the ${MAX_TRUSTED_ROOT_BYTES}-byte limit`);
-  const path = (await updater.findCachedTarget(info)) ?? (await updater.downloadTarget(info));
-  const bytes = await readFile(path);
-  await info.verify(Readable.from([bytes])); // the file as read now, not as checked a moment ago
-  return loadTrustedRoot(bytes, `Sigstore trusted root from the TUF mirror ${mirror}`);
 }
 
 /** An empty cache starts from the given TUF root, else the public-good root and targets that @sigstore/tuf ships. */

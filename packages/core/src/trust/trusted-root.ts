@@ -1,7 +1,8 @@
 import { createPublicKey, X509Certificate as NodeX509 } from 'node:crypto';
-import { TrustedRoot as TrustedRootMessage, type TrustedRoot } from '@sigstore/protobuf-specs';
+import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { parseStrictJson } from '../json/strict-json.js';
+import { sigstoreProtobufSpecs } from '../sigstore/sigstore-libraries.js';
 
 export type { TrustedRoot } from '@sigstore/protobuf-specs';
 
@@ -36,7 +37,7 @@ export function loadTrustedRoot(json: Uint8Array | string, what = 'trusted root'
     throw bad(what, 'has no transparency log, certificate authority or timestamp authority; nothing could be verified with it');
   }
   try {
-    return TrustedRootMessage.fromJSON(raw);
+    return sigstoreProtobufSpecs().TrustedRoot.fromJSON(raw);
   } catch (error) {
     throw bad(what, `could not be decoded (${error instanceof Error ? error.message : String(error)})`);
   }

@@ -12,7 +12,8 @@ let writer: OciLayoutWriter;
 let registry: RunningRegistry;
 const built = new Map<string, BuiltImage>();
 
-const base = { files: [{ path: 'etc/', type: 'dir' as const }, { path: 'etc/os-release', content: 'ID=test\n' }, { path: 'usr/bin/passwd', content: 'bin', mode: 0o4755 }] };
+const PASSWD = 'root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/app:/bin/sh\n';
+const base = { files: [{ path: 'etc/', type: 'dir' as const }, { path: 'etc/os-release', content: 'ID=test\n' }, { path: 'etc/passwd', content: PASSWD }, { path: 'usr/bin/passwd', content: 'bin', mode: 0o4755 }] };
 
 const images: Record<string, Omit<BuildImageOptions, 'tag'>> = {
   good: { layers: [base, { files: [{ path: 'app/server', content: 'srv', mode: 0o755 }] }], config: { config: { User: 'app', Healthcheck: { Test: ['CMD', '/app/server', '--health'] } } } },
@@ -130,6 +131,8 @@ describe('checks on real images', () => {
         await mkdir(join(rootfs, 'usr/bin'), { recursive: true });
         await writeFile(join(rootfs, 'usr/bin/su'), 'su');
         await chmod(join(rootfs, 'usr/bin/su'), 0o4755);
+        await mkdir(join(rootfs, 'etc'), { recursive: true });
+        await writeFile(join(rootfs, 'etc/passwd'), PASSWD);
       },
     ], { config: { user: 'app' } });
     const opened = await openImage(`oci:${layout}:v1`);

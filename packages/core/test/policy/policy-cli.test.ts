@@ -25,7 +25,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tollgate-policy-cli-'));
   data = join(dir, 'data');
   const writer = await OciLayoutWriter.create(join(dir, 'layout'));
-  await buildImage(writer, { tag: 'user', layers: [{ files: [{ path: 'a', content: 'a' }] }], config: { config: { User: 'app' } } });
+  await buildImage(writer, { tag: 'user', layers: [{ files: [{ path: 'a', content: 'a' }, { path: 'etc/passwd', content: 'app:x:1000:1000::/app:/bin/sh\n' }] }], config: { config: { User: 'app' } } });
   await buildImage(writer, { tag: 'root', layers: [{ files: [{ path: 'b', content: 'b' }] }], config: { config: {} } });
   registry = await startRegistry();
   await pushOciLayout(join(dir, 'layout'), 'user', registry.host, 'org/app:user');

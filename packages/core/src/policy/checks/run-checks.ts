@@ -1,7 +1,8 @@
 import type { PolicyImage } from '../evaluate/types.js';
-import { checkHealthcheck, checkNonRootUser } from './config-checks.js';
+import { checkHealthcheck } from './config-checks.js';
 import { checkNoSecrets, checkNoSetuid } from './file-checks.js';
 import { checkBaseImages, checkMaxLayers, checkMaxSize } from './layer-checks.js';
+import { checkNonRootUser } from './non-root-user.js';
 import type { CheckOutcome, CompiledChecks } from './types.js';
 
 /**
@@ -10,7 +11,7 @@ import type { CheckOutcome, CompiledChecks } from './types.js';
  */
 export async function runChecks(image: PolicyImage, checks: CompiledChecks): Promise<CheckOutcome[]> {
   const outcomes: CheckOutcome[] = [];
-  if (checks.nonRootUser) outcomes.push(checkNonRootUser(image.config));
+  if (checks.nonRootUser) outcomes.push(await guarded('nonRootUser', () => checkNonRootUser(image)));
   if (checks.healthcheck) outcomes.push(checkHealthcheck(image.config));
   if (checks.maxSize !== undefined) outcomes.push(checkMaxSize(image.layers, checks.maxSize));
   if (checks.maxLayers !== undefined) outcomes.push(checkMaxLayers(image.layers, checks.maxLayers));

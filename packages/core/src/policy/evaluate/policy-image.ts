@@ -2,6 +2,7 @@ import { TollgateError } from '../../errors/tollgate-error.js';
 import type { Image } from '../../image/image.js';
 import type { ImageIndex } from '../../image/image-index.js';
 import { indexLayers, layerDiffIDs, type IndexLayersOptions, type LayerIndex } from '../../layer-index/layer-index.js';
+import { readLayerFile } from '../../layer-index/read-layer-file.js';
 import { isAttestationManifest } from '../../platform/select.js';
 import type { ImageReference } from '../../reference/reference.js';
 import type { PolicyImage } from './types.js';
@@ -25,6 +26,8 @@ export async function policyImageFrom(
   const config = await image.config();
   const diffIDs = await layerDiffIDs(image);
   let files: Promise<LayerIndex[]> | undefined;
+  // Kept with the image (and its copies): a file read for one evaluation serves the next. Failures are not kept.
+  const fileReads = new Map<string, Promise<Uint8Array>>();
   const policyImage: PolicyImage = {
     reference: options.reference ?? `${name.registry}/${name.repository}@${image.digest}`,
     registry: name.registry,
@@ -35,6 +38,16 @@ export async function policyImageFrom(
     layerIndexes: () => {
       files ??= indexLayers(image, options);
       return files;
+    },
+    readLayerFile: (layer, path, expect) => {
+      const key = `${layer.descriptor.digest} ${path} ${expect.sha256} ${expect.maxBytes}`;
+      let read = fileReads.get(key);
+      if (read === undefined) {
+        read = readLayerFile({ image, descriptor: layer.descriptor, diffID: layer.diffID }, path, { ...expect, limits: options.limits, signal: options.signal });
+        fileReads.set(key, read);
+        read.catch(() => fileReads.delete(key));
+      }
+      return read;
     },
   };
   if (root.kind === 'index') {

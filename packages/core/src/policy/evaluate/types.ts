@@ -35,6 +35,12 @@ export interface PolicyImage {
   layers: PolicyImageLayer[];
   /** The file index of each layer, bottom first, read on first need (checks only) and then kept. */
   layerIndexes(): Promise<LayerIndex[]>;
+  /**
+   * The content of one regular file of one of those layers, whose index entry records `sha256` (checked), read
+   * from the verified layer blob and refused when over `maxBytes`. Absent where the image's blobs cannot be read:
+   * a check that needs file contents then fails closed.
+   */
+  readLayerFile?(layer: LayerIndex, path: string, expect: { sha256: string; maxBytes: number }): Promise<Uint8Array>;
 }
 
 /** What a verifier found for one authority over the signatures of one manifest. */

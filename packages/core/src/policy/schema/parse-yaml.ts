@@ -1,5 +1,6 @@
-import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node } from 'yaml';
+import type { Node } from 'yaml';
 import type { PolicyProblem } from './problems.js';
+import { yamlLibrary } from './yaml-library.js';
 
 /** A policy file larger than this is refused before parsing. */
 export const MAX_POLICY_BYTES = 1024 * 1024;
@@ -26,6 +27,7 @@ export function parsePolicyYaml(bytes: Uint8Array): ParsedYaml {
   } catch {
     return { problems: [{ path: '$', message: 'the policy file is not valid UTF-8' }] };
   }
+  const { LineCounter, parseDocument } = yamlLibrary();
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { version: '1.2', schema: 'core', uniqueKeys: true, strict: true, prettyErrors: false, lineCounter, stringKeys: false });
   const at = (offset: number | undefined): string => {
@@ -56,6 +58,7 @@ function checkNodes(node: Node | null, depth: number, problems: PolicyProblem[],
   if (node.tag !== undefined && !node.tag.startsWith('tag:yaml.org,2002:')) {
     problems.push({ path: where, message: `the tag ${node.tag} is not allowed in a policy` });
   }
+  const { isMap, isScalar, isSeq } = yamlLibrary();
   if (isMap(node)) {
     for (const pair of node.items) {
       const key = pair.key as Node | null;

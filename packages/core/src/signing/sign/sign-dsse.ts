@@ -1,6 +1,7 @@
-import { bundleToJSON, type SerializedBundle } from '@sigstore/bundle';
+import type { SerializedBundle } from '@sigstore/bundle';
 import type { Signer } from '@sigstore/sign';
 import { IN_TOTO_PAYLOAD_TYPE } from '../../sigstore/in-toto-statement.js';
+import { sigstoreBundle } from '../../sigstore/sigstore-libraries.js';
 import {
   keyedSigner,
   keylessSigner,
@@ -27,7 +28,7 @@ export async function signStatement(statement: Uint8Array, options: ImageSigning
   const builder = new sign.DSSEBundleBuilder({ signer, witnesses: witnesses(sign, options, options.rekorEntryType ?? 'intoto'), certificateChain: false });
   try {
     const bundle = await builder.create({ data: Buffer.from(statement.buffer, statement.byteOffset, statement.byteLength), type: IN_TOTO_PAYLOAD_TYPE });
-    return bundleToJSON(bundle);
+    return sigstoreBundle().bundleToJSON(bundle);
   } catch (error) {
     throw signingFailed(error);
   }

@@ -1,6 +1,6 @@
 import { createHash, X509Certificate } from 'node:crypto';
-import { BUNDLE_V01_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '@sigstore/bundle';
 import { parseStrictJson } from '../../json/strict-json.js';
+import { BUNDLE_V01_MEDIA_TYPE, BUNDLE_V03_MEDIA_TYPE } from '../../sigstore/bundle-media-types.js';
 import {
   COSIGN_BUNDLE_ANNOTATION,
   COSIGN_CERTIFICATE_ANNOTATION,

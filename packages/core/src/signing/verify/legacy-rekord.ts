@@ -1,8 +1,9 @@
 import { createHash, createPublicKey, timingSafeEqual, verify as verifySignature } from 'node:crypto';
-import { ASN1Obj, json, X509Certificate } from '@sigstore/core';
+import type { X509Certificate } from '@sigstore/core';
 import type { TrustedRoot } from '@sigstore/protobuf-specs';
 import { compileIdentityPolicy } from '../../sigstore/identity-policy.js';
 import { resolveVerificationKey } from '../../sigstore/verification-key.js';
+import { sigstoreCore } from '../../sigstore/sigstore-libraries.js';
 import { COSIGN_CERTIFICATE_ANNOTATION, COSIGN_SIGNATURE_ANNOTATION } from '../constants.js';
 import { isObject } from '../simple-signing.js';
 import type { ImageTrust } from './trust.js';
@@ -37,7 +38,7 @@ export function verifyLegacyRekord(payload: Uint8Array, annotations: Record<stri
   const log = trust.trustedRoot.tlogs.find((t) => Buffer.from(t.logId?.keyId ?? []).toString('hex') === rekor.logIDHex);
   if (!log?.publicKey?.rawBytes) return fail(`the log ${rekor.logIDHex.slice(0, 16)}… is not in the trusted root`);
   if (!within(time, log.publicKey.validFor)) return fail('the log key was not valid at the entry time');
-  const setPayload = json.canonicalize({ body: rekor.body, integratedTime: rekor.integratedTime, logID: rekor.logIDHex, logIndex: rekor.logIndex });
+  const setPayload = sigstoreCore().json.canonicalize({ body: rekor.body, integratedTime: rekor.integratedTime, logID: rekor.logIDHex, logIndex: rekor.logIndex });
   const logKey = createPublicKey({ key: Buffer.from(log.publicKey.rawBytes), format: 'der', type: 'spki' });
   if (!safeVerify(logKey, Buffer.from(setPayload), Buffer.from(rekor.signedEntryTimestamp, 'base64'))) return fail('TLOG_INCLUSION_PROMISE_ERROR: the SET does not verify with the log key');
 
@@ -62,7 +63,7 @@ export function verifyLegacyRekord(payload: Uint8Array, annotations: Record<stri
   const certificates = pemCertificates(annotations[COSIGN_CERTIFICATE_ANNOTATION], 'certificate annotation');
   if (certificates.length > 0) {
     if (!trust.identity) return fail('the signature is keyless (certificate); verify it with an identity, not a key');
-    const leaf = X509Certificate.parse(Buffer.from(certificates[0]!));
+    const leaf = sigstoreCore().X509Certificate.parse(Buffer.from(certificates[0]!));
     const logged = pemCertificates(loggedKey, 'logged public key');
     if (logged.length === 0 || !sameBytes(Buffer.from(logged[0]!), Buffer.from(certificates[0]!))) return fail('TLOG_BODY_ERROR: the logged certificate is not the signing certificate');
     const leafKey = createPublicKey({ key: leaf.publicKey, format: 'der', type: 'spki' });
@@ -95,7 +96,7 @@ export function verifyLegacyRekord(payload: Uint8Array, annotations: Record<stri
 function chainsToRoot(leaf: X509Certificate, root: TrustedRoot, time: Date): boolean {
   for (const ca of root.certificateAuthorities) {
     if (!within(time, ca.validFor)) continue;
-    const chain = (ca.certChain?.certificates ?? []).map((c) => X509Certificate.parse(Buffer.from(c.rawBytes)));
+    const chain = (ca.certChain?.certificates ?? []).map((c) => sigstoreCore().X509Certificate.parse(Buffer.from(c.rawBytes)));
     let child = leaf;
     let ok = chain.length > 0;
     for (const parent of chain) {
@@ -114,7 +115,7 @@ function issuerOf(cert: X509Certificate): string | undefined {
   const v2 = cert.extension(ISSUER_V2);
   if (v2) {
     try {
-      return ASN1Obj.parseBuffer(Buffer.from(v2.value)).value.toString('utf8');
+      return sigstoreCore().ASN1Obj.parseBuffer(Buffer.from(v2.value)).value.toString('utf8');
     } catch {
       return undefined;
     }

@@ -4,7 +4,7 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { readFile, rename, rm, stat } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { gzipSync } from 'node:zlib';
-import tarStream from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { digestOf } from '../../digest/digest.js';
 import { TollgateError } from '../../errors/tollgate-error.js';
 import type { Descriptor, ImageManifest } from '../../image/types.js';
@@ -13,6 +13,7 @@ import { parseReference } from '../../reference/reference.js';
 import { REF_NAME_ANNOTATION } from '../oci-layout/layout-read.js';
 import type { TarHeader } from '../oci-layout/layer-tar.js';
 import { CONTAINERD_IMAGE_NAME } from './archive-layout-match.js';
+import { tarStreamLibrary } from '../../util/tar-stream-library.js';
 
 /** One image to put in an archive: its config bytes, its layers as uncompressed tars (bytes or a file path), tags. */
 export interface ArchiveImageInput {
@@ -188,7 +189,7 @@ export async function writeDockerArchive(
     throw new TollgateError('USAGE', 'gzipLayers applies only to the legacy docker archive format');
   }
   const temp = `${outputPath}.${process.pid}.tmp`;
-  const pack = tarStream.pack();
+  const pack = tarStreamLibrary().pack();
   const done = pipeline(pack as AsyncIterable<Buffer>, createWriteStream(temp));
   try {
     if (options.format === 'legacy') await writeLegacy(pack, images, options.gzipLayers ?? false);

@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
-import tarStream from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { TollgateError } from '../../errors/tollgate-error.js';
+import { tarStreamLibrary } from '../../util/tar-stream-library.js';
 
 /** One entry of a layer built by our writer. Names are written as given, so tests can build hostile layers too. */
 export interface LayerFile {
@@ -25,7 +26,7 @@ const TAR_TYPE = { file: 'file', dir: 'directory', symlink: 'symlink', hardlink:
 
 /** Packs files into an uncompressed tar stream (a layer's diff), deterministically. */
 export function packLayer(files: readonly LayerFile[]): Readable {
-  const pack = tarStream.pack();
+  const pack = tarStreamLibrary().pack();
   for (const file of files) {
     const type = file.type ?? 'file';
     if ((type === 'symlink' || type === 'hardlink') && file.linkTarget === undefined) {
