@@ -4,6 +4,7 @@ import type { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
 import type { SignedEntity } from '@sigstore/verify';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { bundleFromValue, bundleVersion, parseBundle, type BundleVersion } from './bundle.js';
+import { encodedOnce } from './encoded-once-certificate.js';
 import { compileIdentityPolicy, type IdentityPolicy } from './identity-policy.js';
 import { checkInTotoSubject, type ArtifactInput, type InTotoStatement } from './in-toto-statement.js';
 import { trustMaterialFor } from './trust-material.js';
@@ -172,7 +173,9 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
  *  - with insecureIgnoreTlog, drops the log entries and the times they vouch for;
  *  - for a DSSE envelope logged to Rekor v2 as hashedrekord 0.0.2, compares the logged digest with
  *    sha256(PAE(payloadType, payload)), which is what that encoding records (rekor-v2 spec §6.1.4; 3.1.1 compares
- *    it with sha256(payload) and so rejects every such bundle, 4.x fixed it).
+ *    it with sha256(payload) and so rejects every such bundle, 4.x fixed it);
+ *  - makes the signing certificate encodedOnce (for this verification only), so the certificate path built once
+ *    per verified timestamp does not re-encode it every time.
  */
 function prepareEntity(entity: SignedEntity, bundle: Bundle, ignoreTlog: boolean): SignedEntity {
   const seen = new Map<string, Buffer>();
@@ -204,7 +207,8 @@ function prepareEntity(entity: SignedEntity, bundle: Bundle, ignoreTlog: boolean
       verifySignature: (publicKey) => original.verifySignature(publicKey),
     };
   }
-  return { ...entity, tlogEntries: entries, timestamps, signature };
+  const key = entity.key.$case === 'certificate' ? { ...entity.key, certificate: encodedOnce(entity.key.certificate) } : entity.key;
+  return { ...entity, tlogEntries: entries, timestamps, signature, key };
 }
 
 function entryKey(entry: TransparencyLogEntry): string {
