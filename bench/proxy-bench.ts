@@ -31,7 +31,8 @@ import type * as Undici from '../packages/proxy/node_modules/undici/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'proxy');
-const CLI = join(ROOT, 'packages/cli/bin/tollgate.js');
+/** The tollgate to measure: this checkout's build, or another's (TOLLGATE_CLI=…/bin/tollgate.js) to compare two builds. */
+const CLI = process.env.TOLLGATE_CLI ?? join(ROOT, 'packages/cli/bin/tollgate.js');
 const RUNS = Number(process.env.RUNS ?? 9);
 const WARM_SAMPLES = Number(process.env.WARM_SAMPLES ?? 7);
 const WARM_GETS = 5;
@@ -96,7 +97,8 @@ async function startTollgate(upstreamUrl: string, policy: string, dataDir: strin
   const dir = mkdtempSync(join(tmpdir(), 'bench-tollgate-'));
   const config = join(dir, 'tollgate.yaml');
   writeFileSync(config, [`listen: 127.0.0.1:${port}`, `dataDir: ${dataDir}`, 'logLevel: warn', 'cache:', '  maxBytes: 20GiB', '  tagTtlSeconds: 3600', 'gate:', `  policy: ${policy}`, 'upstreams:', '  - name: up', `    url: ${upstreamUrl}`, '    default: true', ''].join('\n'));
-  const child = spawn(process.execPath, [CLI, 'proxy', 'serve', '--config', config], { stdio: 'ignore' });
+  const nodeFlags = (process.env.TOLLGATE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
+  const child = spawn(process.execPath, [...nodeFlags, CLI, 'proxy', 'serve', '--config', config], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
   await waitFor(url, child);
   return { name: 'tollgate', url, host: `127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child, dir) };
