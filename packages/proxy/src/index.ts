@@ -13,7 +13,7 @@ export type { Upstream, UpstreamManifest } from './upstream/types.js';
 export type { AuditEvent } from './store/metadata-store.js';
 export type { AuditEvent as AuditRecord, AuditQuery, TagMove } from './audit/event.js';
 export { queryAudit, queryAuditFile, queryAuditStore, parseSince, auditMatcher, DEFAULT_AUDIT_LIMIT } from './audit/query.js';
-export type { MetadataStore, TagEntry, CachedManifest, Admission, BlobEntry, UpstreamHealth } from './store/metadata-store.js';
+export type { MetadataStore, TagEntry, CachedManifest, CachedListing, ListingKind, Admission, BlobEntry, UpstreamHealth } from './store/metadata-store.js';
 export { LevelMetadataStore } from './store/level-metadata-store.js';
 export { openMetadataStore } from './store/open-metadata-store.js';
 export { verdictVerifies } from './serve/resolve-manifest.js';
