@@ -7,34 +7,33 @@ import {
   LayerIndexStore,
   lintPolicy,
   loadPolicyFile,
-  loadTrustedRoot,
   MAX_POLICY_BYTES,
-  MAX_TRUSTED_ROOT_BYTES,
   openImage,
   parseReference,
   parseTransportReference,
   policyImageFrom,
+  ruleNeedsSigstoreRoot,
+  selectRule,
   signatureLocationOf,
   TollgateError,
-  type TrustedRoot,
   type PolicyLintResult,
   type PolicyVerdict,
 } from '@tollgate/core';
 import { readFile, stat } from 'node:fs/promises';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
+import { addTrustedRootOptions, trustedRootFrom, type TrustedRootFlags } from '../options/trust-options.js';
 import { writeJson, writeOut } from '../output/write.js';
 import { ExitCode } from '../exit-codes.js';
 import { withStatus } from '../run-status.js';
 
-interface CheckFlags extends RegistryFlags {
+interface CheckFlags extends RegistryFlags, TrustedRootFlags {
   policy: string;
   json: boolean;
   platform?: string;
   name?: string;
   data?: string;
   cache: boolean;
-  trustedRoot?: string;
 }
 
 export function policyCommand(): Command {
@@ -85,7 +84,6 @@ function checkCommand(): Command {
     .requiredOption('--policy <file>', 'policy file (YAML)')
     .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app)')
     .option('--no-cache', 'do not read or write the layer index cache')
-    .option('--trusted-root <file>', 'Sigstore trusted root JSON (Fulcio, Rekor, CT logs, TSAs) for keyless and logged signatures (default: the public-good root embedded in tollgate)')
     .addHelpText('after', `
 Signatures and attestations are read from beside the image: the registry's referrers API or sha256-<hex> tag
 (and cosign's legacy .sig/.att tags), or the sha256-<hex> tags of an OCI layout. docker-archive: images carry
@@ -97,13 +95,14 @@ Examples:
   tollgate policy check localhost:5000/team/app:1 --policy policy.yaml
   tollgate policy check ghcr.io/org/app:1 --policy policy.yaml --trusted-root trusted_root.json
   tollgate policy check oci:./layout:v1 --name registry.example.com/team/app --policy policy.yaml --json`);
+  addTrustedRootOptions(command);
   addPlatformOption(command);
   addJsonOption(command);
   addDataOption(command);
   addRegistryOptions(command);
   return command.action(withStatus(async (reference: string, flags: CheckFlags) => {
     const policy = await loadPolicyFile(flags.policy);
-    const trustedRoot = flags.trustedRoot !== undefined ? await readTrustedRoot(flags.trustedRoot) : undefined;
+
     const transport = parseTransportReference(reference);
     let name: { registry: string; repository: string };
     if (flags.name !== undefined) name = parseReference(flags.name);
@@ -111,6 +110,11 @@ Examples:
     else if (transport.transport === 'docker-archive' && transport.reference !== undefined && !transport.reference.startsWith('@')) name = parseReference(transport.reference);
     else throw new TollgateError('USAGE', `${reference} carries no image name for rules to match; give one with --name (e.g. --name registry.example.com/team/app)`);
 
+    // The Sigstore root only when the rule that governs this image needs it (keyless, or keys that require Rekor or
+    // a timestamp): the --trusted-root file, else the public-good root through TUF.
+    const governing = selectRule(policy.rules, name.registry, name.repository);
+    const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
+    const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
     const opened = await openImage(transport, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
     const store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
     let verdict: PolicyVerdict;
@@ -142,11 +146,3 @@ function renderVerdict(verdict: PolicyVerdict): string {
   return lines.join('\n');
 }
 
-async function readTrustedRoot(file: string): Promise<TrustedRoot> {
-  const info = await stat(file).catch((error: NodeJS.ErrnoException) => {
-    throw new TollgateError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `cannot read the trusted root ${file}: ${error.code ?? error.message}; check --trusted-root`);
-  });
-  if (!info.isFile()) throw new TollgateError('USAGE', `--trusted-root ${file} is not a regular file`);
-  if (info.size > MAX_TRUSTED_ROOT_BYTES) throw new TollgateError('SIZE_LIMIT', `the trusted root ${file} is ${info.size} bytes, over the ${MAX_TRUSTED_ROOT_BYTES}-byte limit`);
-  return loadTrustedRoot(await readFile(file), `trusted root ${file}`);
-}

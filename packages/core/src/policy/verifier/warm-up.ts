@@ -3,7 +3,7 @@ import { preloadRegistryHttp } from '../../registry/http/raw-request.js';
 import { sigstoreVerify } from '../../sigstore/sigstore-libraries.js';
 import { publicGoodTrustedRoot } from '../../trust/public-good.js';
 import type { TrustedRoot } from '../../trust/trusted-root.js';
-import type { LoadedPolicy } from '../schema/compiled.js';
+import type { CompiledRule, LoadedPolicy } from '../schema/compiled.js';
 import type { Authority } from '../schema/types.js';
 
 /**
@@ -30,10 +30,19 @@ export async function warmUpVerification(policy: LoadedPolicy, options: { truste
  * `transparencyLog: ignore` and notation authorities need none.
  */
 export function policyNeedsSigstoreRoot(policy: LoadedPolicy): boolean {
-  return allAuthorities(policy).some((a) => a.kind === 'keyless' || (a.kind === 'key' && (a.transparencyLog === 'required' || a.timestamp === 'required')));
+  return policy.rules.some(ruleNeedsSigstoreRoot);
+}
+
+/** policyNeedsSigstoreRoot for one rule (its authorities and those of its attestation requirements). */
+export function ruleNeedsSigstoreRoot(rule: CompiledRule): boolean {
+  return authoritiesOf(rule).some((a) => a.kind === 'keyless' || (a.kind === 'key' && (a.transparencyLog === 'required' || a.timestamp === 'required')));
 }
 
 /** The authorities of every rule and of every attestation requirement. */
 function allAuthorities(policy: LoadedPolicy): Authority[] {
-  return policy.rules.flatMap((rule) => [...rule.authorities, ...rule.attestations.flatMap((attestation) => attestation.authorities)]);
+  return policy.rules.flatMap(authoritiesOf);
+}
+
+function authoritiesOf(rule: CompiledRule): Authority[] {
+  return [...rule.authorities, ...rule.attestations.flatMap((attestation) => attestation.authorities)];
 }

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -46,9 +46,31 @@ describe('tollgate policy check verifies signatures', () => {
   it('a --trusted-root that is missing or not a trusted root is an error (2), never an allow', async () => {
     const missing = await check('signed', '--trusted-root', join(dir, 'nope.json'));
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/cannot read the trusted root/);
+    expect(missing.stderr).toMatch(/trusted root .*nope\.json/);
     const garbage = await check('signed', '--trusted-root', join(dir, 'garbage.json'));
     expect(garbage.code).toBe(2);
     expect(garbage.stderr).toMatch(/trusted root/);
   });
+
+  it('asks TUF for the Sigstore root only when the governing rule needs it', async () => {
+    const keyless = join(dir, 'keyless.yaml');
+    await writeFile(
+      keyless,
+      `${HEADER}rules:\n  - name: apps\n    images: ["demo.oci/**"]\n    authorities: [{name: release, key: {file: keys/cosign.pub}, transparencyLog: ignore}]\n  - name: ci\n    images: ["demo.oci/ci/**"]\n    authorities: [{name: ci, keyless: {issuer: "https://issuer.example", subject: "ci@example.com"}}]\n`,
+    );
+    const data = await mkdtemp(join(dir, 'data-'));
+    const run = (name: string, ...extra: string[]) =>
+      runCli(['policy', 'check', `oci:${join(dir, 'layout')}:signed`, '--name', name, '--policy', keyless, '--no-cache', ...extra], { env: { TOLLGATE_DATA: data } });
+    // Governed by the key rule: no trusted root is needed, so none is fetched (no TUF cache appears).
+    const keyed = await run('demo.oci/app');
+    expect(keyed.code).toBe(0);
+    expect(keyed.stderr).toBe('');
+    await expect(readdir(data)).resolves.toEqual([]);
+    // Governed by the keyless rule, offline: the embedded root, no request, no notice; the image is not keyless-signed.
+    const offline = await run('demo.oci/ci/app', '--offline');
+    expect(offline.stderr).toBe('');
+    expect(offline.code).toBe(1);
+    expect(offline.stdout).toMatch(/ci\/authorities\/ci: /);
+  });
 });
+
