@@ -13,7 +13,8 @@
  * carry a cosign signature by a key the bench generates, and the bench signs them with `tollgate sign`.
  *
  * Run: pnpm exec tsx bench/proxy-bench.ts   (after `pnpm build`; RUNS=n, WARM_SAMPLES=n; HOLD=1 pauses with both
- * servers warm, for profiling, until SIGUSR2)
+ * servers warm, for profiling, until SIGUSR2; TOLLGATE_CLI=<other checkout>/packages/cli/bin/tollgate.js measures
+ * another build, to compare two; TOLLGATE_NODE_FLAGS="…" passes flags to tollgate's node)
  * Image: bench/.work/validate/debian-layout (a debootstrapped Debian minbase rootfs, built by validate-bench) or, if
  * absent, one gzip layer of /usr/share built here.
  */
