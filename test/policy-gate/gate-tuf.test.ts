@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RegistryClient, signImage, writeImageToLayout } from '@tollgate/core';
-import { loadGate, normalizeProxyConfig } from '../../packages/proxy/src/index.js';
+import { loadGate, normalizeProxyConfig, type RefreshingGate } from '../../packages/proxy/src/index.js';
 import { TufRepo } from '../../packages/core/test/support/tuf-repo.js';
 import { freePort, pushOciLayout, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startSigstoreMock, type SigstoreMock } from '../support/sigstore-mock.js';
@@ -97,6 +97,42 @@ describe('the proxy gate takes the Sigstore trusted root through TUF', () => {
     expect(await pullStatus(gate)).toBe(403);
   });
 
+  it('fetches the root again while running: a new root is a new revision, an unreachable or tampered mirror keeps the current one', async () => {
+    const other = await startSigstoreMock();
+    const live = new TufRepo();
+    live.publish({ targetBytes: Buffer.from(sigstore.trustedRootJson), version: 1 });
+    await live.start();
+    try {
+      await writeFile(join(work, 'live-root.json'), live.rootJson);
+      const notices: string[] = [];
+      const gate = (await gateWith({ mirror: live.url, root: 'live-root.json', refreshHours: 0 }, await mkdtemp(join(work, 'data-')), notices)) as RefreshingGate;
+      const started = gate.revision;
+      expect(await pullStatus(gate)).toBe(200);
+      expect(await gate.refresh()).toBe(false);
+      expect(gate.revision).toBe(started);
+
+      // Sigstore rotated: the mirror now signs another root, which does not trust the first Sigstore's certificates.
+      live.publish({ targetBytes: Buffer.from(other.trustedRootJson), version: 2 });
+      expect(await gate.refresh()).toBe(true);
+      expect(gate.revision).not.toBe(started);
+      expect(notices.at(-1)).toMatch(/trusted root changed through TUF/);
+      expect(await pullStatus(gate)).toBe(403);
+      const rotated = gate.revision;
+
+      // A tampered mirror, then an unreachable one: the current root stays (never the cache or the embedded root).
+      live.publish({ targetBytes: Buffer.from(sigstore.trustedRootJson), version: 3, tamperTarget: Buffer.from(other.trustedRootJson) });
+      expect(await gate.refresh()).toBe(false);
+      expect(notices.at(-1)).toMatch(/refreshing the Sigstore trusted root failed; keeping the current one/);
+      await live.stop();
+      expect(await gate.refresh()).toBe(false);
+      expect(notices.at(-1)).toMatch(/could not be reached/);
+      expect(gate.revision).toBe(rotated);
+      gate.close?.();
+    } finally {
+      await Promise.all([live.stop(), other.stop()]);
+    }
+  });
+
   it('rejects gate.tuf settings that are wrong, before anything is fetched', () => {
     const config = (gate: Record<string, unknown>) => () => normalizeProxyConfig({ dataDir: work, upstreams: upstreams(), gate: { policy: 'policy.yaml', ...gate } }, { baseDir: work, env: {} });
     expect(config({ tuf: {}, trustedRoot: 'root.json' })).toThrow(/gate\.tuf.*cannot be combined with gate\.trustedRoot/);
@@ -105,5 +141,6 @@ describe('the proxy gate takes the Sigstore trusted root through TUF', () => {
     expect(config({ tuf: { mirror: 'not a url' } })).toThrow(/is not a URL/);
     expect(config({ tuf: { mirorr: 'https://mirror.example' } })).toThrow(/gate\.tuf\.mirorr/);
     expect(config({ tuf: { offline: 'yes' } })).toThrow(/gate\.tuf\.offline/);
+    expect(config({ tuf: { refreshHours: -1 } })).toThrow(/gate\.tuf\.refreshHours/);
   });
 });

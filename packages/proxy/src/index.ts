@@ -19,3 +19,4 @@ export { openMetadataStore } from './store/open-metadata-store.js';
 export { verdictVerifies } from './serve/resolve-manifest.js';
 export { policyGate, type PolicyGateOptions } from './gate/policy-gate.js';
 export { loadGate, registryOf, type LoadGateOptions } from './gate/from-config.js';
+export { refreshingGate, type RefreshingGate, type RefreshingGateOptions } from './gate/refreshing-gate.js';

@@ -78,6 +78,7 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
         });
         if (!flags.json) writeErr('shutting down: finishing pulls in progress');
         await proxy.close();
+        gate.close?.();
         return ExitCode.Ok;
       }),
     );

@@ -182,7 +182,7 @@ function readUpstreamTls(value: unknown, at: string, baseDir: string): UpstreamT
 
 function readTuf(value: unknown, baseDir: string): TufConfig {
   const doc = asRecord(value, 'gate.tuf');
-  checkKeys(doc, ['mirror', 'root', 'offline'], 'gate.tuf');
+  checkKeys(doc, ['mirror', 'root', 'offline', 'refreshHours'], 'gate.tuf');
   const tuf: TufConfig = {};
   const mirror = optionalString(doc.mirror, 'gate.tuf.mirror', 2048);
   if (mirror !== undefined) {
@@ -200,6 +200,7 @@ function readTuf(value: unknown, baseDir: string): TufConfig {
   if (root !== undefined) tuf.root = path(baseDir, root);
   const offline = optionalBoolean(doc.offline, 'gate.tuf.offline');
   if (offline !== undefined) tuf.offline = offline;
+  if (doc.refreshHours !== undefined) tuf.refreshHours = integerIn(doc.refreshHours, 'gate.tuf.refreshHours', 0, 24 * 365);
   return tuf;
 }
 

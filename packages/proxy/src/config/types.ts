@@ -76,6 +76,8 @@ export interface TufConfig {
   root?: string;
   /** No network: the cached TUF root if it still verifies, else the root embedded in tollgate. */
   offline?: boolean;
+  /** Hours between fetches of the root while the proxy runs (default 24; 0: only at start-up). */
+  refreshHours?: number;
 }
 
 /** `enforce` refuses what the gate denies; `warn` serves it, recording and counting what would have been denied. */

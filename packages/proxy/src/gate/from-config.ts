@@ -8,14 +8,15 @@ import {
   policyNeedsSigstoreRoot,
   publicGoodTrustedRootViaTuf,
   TollgateError,
-  trustedRootDigest as rootDigestOf,
   warmUpVerification,
   type TrustedRoot,
+  type TufTrustedRoot,
 } from '@tollgate/core';
 import type { GateConfig, TufConfig, UpstreamConfig } from '../config/types.js';
 import { allowAllGate } from './allow-all.js';
 import { allowListGate } from './allow-list.js';
-import { bytesDigest, policyGate } from './policy-gate.js';
+import { bytesDigest, policyGate, type PolicyGateOptions } from './policy-gate.js';
+import { refreshingGate } from './refreshing-gate.js';
 import type { Gate } from './types.js';
 
 /**
@@ -49,6 +50,34 @@ export interface LoadGateOptions {
 export async function loadGate(config: GateConfig | undefined, upstreams: readonly UpstreamConfig[], options: LoadGateOptions = {}): Promise<Gate | undefined> {
   if (config?.kind !== 'policy') return gateFromConfig(config);
   const policy = await loadPolicyFile(config.policy);
+  const registries = new Map(upstreams.map((u) => [u.name, registryOf(u)]));
+  const base: PolicyGateOptions = {
+    registryFor: (name) => {
+      const registry = registries.get(name);
+      if (registry === undefined) throw new TollgateError('USAGE', `no upstream is named ${name}`);
+      return registry;
+    },
+  };
+
+  if (config.trustedRoot === undefined && options.dataDir !== undefined && policyNeedsSigstoreRoot(policy)) {
+    const tuf = config.tuf ?? {};
+    const dataDir = options.dataDir;
+    const first = await trustedRootViaTuf(tuf, dataDir, options.notice);
+    // Loaded now rather than by the first client's pull: the Sigstore libraries (or notation's), the HTTP client.
+    await warmUpVerification(policy, { trustedRoot: first.trustedRoot });
+    return refreshingGate({
+      initial: first.trustedRoot,
+      build: (trustedRoot, trustedRootDigest) => policyGate(policy, { ...base, trustedRoot, trustedRootDigest }),
+      // Only a root freshly verified from the mirror replaces the current one, never the cache or the embedded root.
+      fetch: async () => {
+        const next = await trustedRootViaTuf(tuf, dataDir, options.notice);
+        return next.source === 'tuf' ? next.trustedRoot : undefined;
+      },
+      everyMs: tuf.offline ? 0 : (tuf.refreshHours ?? 24) * 3600 * 1000,
+      ...(options.notice ? { notice: options.notice } : {}),
+    });
+  }
+
   let trustedRoot: TrustedRoot | undefined;
   let trustedRootDigest: string | undefined;
   if (config.trustedRoot !== undefined) {
@@ -58,25 +87,17 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
     if (bytes.byteLength > MAX_TRUSTED_ROOT_BYTES) throw new TollgateError('INVALID_CONFIG', `the trusted root ${config.trustedRoot} is over ${MAX_TRUSTED_ROOT_BYTES} bytes; it is not a trusted root`);
     trustedRoot = loadTrustedRoot(bytes, `trusted root ${config.trustedRoot}`);
     trustedRootDigest = bytesDigest(bytes);
-  } else if (options.dataDir !== undefined && policyNeedsSigstoreRoot(policy)) {
-    trustedRoot = await trustedRootViaTuf(config.tuf ?? {}, options.dataDir, options.notice);
-    trustedRootDigest = rootDigestOf(trustedRoot);
   }
   // Loaded now rather than by the first client's pull: the trusted root, notation's libraries, the HTTP client.
   trustedRoot = await warmUpVerification(policy, trustedRoot ? { trustedRoot } : {});
-  const registries = new Map(upstreams.map((u) => [u.name, registryOf(u)]));
   return policyGate(policy, {
-    registryFor: (name) => {
-      const registry = registries.get(name);
-      if (registry === undefined) throw new TollgateError('USAGE', `no upstream is named ${name}`);
-      return registry;
-    },
+    ...base,
     ...(trustedRoot ? { trustedRoot } : {}),
     ...(trustedRootDigest ? { trustedRootDigest } : {}),
   });
 }
 
-async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line: string) => void): Promise<TrustedRoot> {
+async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line: string) => void): Promise<TufTrustedRoot> {
   let tufRoot: Uint8Array | undefined;
   if (tuf.root !== undefined) {
     tufRoot = await readFile(tuf.root).catch(() => {
@@ -90,7 +111,7 @@ async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line
     ...(tufRoot !== undefined ? { tufRoot } : {}),
   });
   if (result.notice !== undefined) notice?.(result.notice);
-  return result.trustedRoot;
+  return result;
 }
 
 /** The registry host policy rules match for an upstream. */

@@ -44,4 +44,6 @@ export interface Verdict {
 export interface Gate {
   revision: string;
   evaluate(request: GateRequest): Promise<Verdict>;
+  /** Stops what the gate runs in the background (a periodic refresh of its trust material); its owner calls it. */
+  close?(): void;
 }
