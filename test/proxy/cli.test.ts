@@ -11,6 +11,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
+import { freePort } from '../support/registry.js';
 import { buildUmociImage } from '../support/umoci.js';
 import { layoutDigest } from './support/images.js';
 import { skopeoPull } from './support/skopeo.js';
@@ -80,6 +81,29 @@ it('serve admits pinned digests to skopeo, stops cleanly on SIGTERM, and gc repo
   expect(report.blobsKept).toBeGreaterThanOrEqual(2);
   const emptied = await runCli(['proxy', 'gc', '--config', config, '--max-bytes', '0', '--json']);
   expect(JSON.parse(emptied.stdout)).toMatchObject({ blobsKept: 0, bytesKept: 0, blobsEvicted: report.blobsKept });
+});
+
+it('serve logs the TUF fallback as a JSON line of its own log, then starts', async () => {
+  await writeFile(join(work, 'keyless.yaml'), 'apiVersion: tollgate.dev/v1alpha1\nkind: ImagePolicy\nrules:\n  - name: ci\n    images: ["**"]\n    authorities: [{name: ci, keyless: {issuer: "https://issuer.example", subject: "ci@example.com"}}]\n');
+  const config = await writeConfig('tuf.yaml', `gate:\n  policy: keyless.yaml\n  tuf: {mirror: "http://127.0.0.1:${await freePort()}"}\n`);
+  const child = spawn(process.execPath, [BIN, 'proxy', 'serve', '--config', config, '--listen', '127.0.0.1:0'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { PATH: process.env.PATH, HOME: process.env.HOME },
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const lines: Record<string, unknown>[] = [];
+  await new Promise<void>((resolve, reject) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      lines.push(JSON.parse(line) as Record<string, unknown>);
+      if (lines.at(-1)!.msg === 'tollgate proxy listening') resolve();
+    });
+    child.once('exit', () => reject(new Error('serve exited early')));
+  });
+  const notice = lines.find((l) => l.component === 'trust');
+  expect(notice?.level).toBe(40);
+  expect(notice?.msg).toMatch(/TUF mirror http:\/\/127\.0\.0\.1:\d+ could not be reached .*embedded in tollgate/);
+  child.kill('SIGTERM');
+  expect(await exited).toBe(0);
 });
 
 it('proxy --help lists serve and gc', async () => {

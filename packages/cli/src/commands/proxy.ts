@@ -59,15 +59,17 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
     .action(
       withStatus(async (flags: ServeFlags) => {
         const config = await configFrom(flags);
-        const { createProxy, loadGate } = await proxyModule();
-        const gate = await loadGate(config.gate, config.upstreams, { dataDir: config.dataDir, notice: (line) => writeErr(line) });
+        const { createLogger, createProxy, loadGate } = await proxyModule();
+        // One JSON log for the gate's notices (TUF fallback and refreshes) and the proxy's own lines.
+        const logger = createLogger(config.logLevel);
+        const gate = await loadGate(config.gate, config.upstreams, { dataDir: config.dataDir, notice: (line) => logger.warn({ component: 'trust' }, line) });
         if (gate === undefined) {
           throw new TollgateError(
             'INVALID_CONFIG',
             `${flags.config} configures no gate, so nothing could be admitted safely; configure a policy (gate: {policy: policy.yaml}), pinned digests (gate: {allowDigests: …}) or, for testing only, gate: allow-all`,
           );
         }
-        const proxy = await createProxy(config, { gate });
+        const proxy = await createProxy(config, { gate, logger });
         const { url } = await proxy.listen();
         if (flags.json) writeOut(JSON.stringify({ url, policyRevision: gate.revision }));
         else writeErr(`tollgate proxy listening on ${url} (gate ${gate.revision})`);
