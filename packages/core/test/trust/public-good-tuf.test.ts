@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { publicGoodTrustedRoot, publicGoodTrustedRootViaTuf, signBlob, TollgateError, verifyBlobBundle } from '@tollgate/core';
+import { freePort } from '../../../../test/support/registry.js';
 import { startSigstoreMock, type SigstoreMock } from '../../../../test/support/sigstore-mock.js';
 import { TufRepo } from '../support/tuf-repo.js';
 
@@ -27,15 +28,6 @@ afterEach(async () => {
   await repo.stop();
   rmSync(cacheDir, { recursive: true, force: true });
 });
-
-/** A loopback port nothing listens on: bound, then released. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
 
 async function expectTufFailure(promise: Promise<unknown>, pattern: RegExp): Promise<TollgateError> {
   const error = await promise.then(() => undefined, (e: unknown) => e);
@@ -127,7 +119,7 @@ describe('publicGoodTrustedRootViaTuf against a real signed TUF repository on lo
   });
 
   it('(c) an unreachable mirror falls back to the embedded root, with a one-line notice', async () => {
-    const result = await publicGoodTrustedRootViaTuf({ cacheDir, mirrorUrl: `http://127.0.0.1:${await closedPort()}`, tufRoot: repo.rootJson });
+    const result = await publicGoodTrustedRootViaTuf({ cacheDir, mirrorUrl: `http://127.0.0.1:${await freePort()}` /* bound and released: nothing listens */, tufRoot: repo.rootJson });
     expect(result.source).toBe('embedded');
     expect(result.trustedRoot).toBe(publicGoodTrustedRoot());
     expect(result.notice).toMatch(/^notice: the TUF mirror http:\/\/127\.0\.0\.1:\d+ could not be reached \(ECONNREFUSED\) and there is no valid cache; using the Sigstore public-good trusted root embedded in tollgate$/);
