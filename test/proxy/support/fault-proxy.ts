@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault =
@@ -16,7 +17,8 @@ export type Fault =
   | '429'
   | '500'
   | 'refuse' // destroys the socket before any response
-  | 'hold'; // emits 'held', then sends the whole response when release() is called
+  | 'hold' // emits 'held', then sends the whole response when release() is called
+  | 'flip'; // streams the whole body with the byte in its middle altered (Content-Length as the registry said)
 
 export interface SeenRequest {
   method: string;
@@ -40,6 +42,23 @@ export interface FaultProxy {
   /** Lets held responses go. */
   release(): void;
   stop(): Promise<void>;
+}
+
+/** Passes a body of `length` bytes through, altering the byte at `length / 2` (rounded down). */
+function flipMiddleByte(length: number): Transform {
+  const target = Math.floor(length / 2);
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (target >= offset && target < offset + chunk.length) {
+        const altered = Buffer.from(chunk);
+        altered[target - offset] = altered[target - offset]! ^ 0x01;
+        chunk = altered;
+      }
+      offset += chunk.length;
+      done(null, chunk);
+    },
+  });
 }
 
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
@@ -74,6 +93,11 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
       const outHeaders = { ...up.headers };
       if (fault === 'wrong-digest') outHeaders['docker-content-digest'] = `sha256:${createHash('sha256').update('not the manifest').digest('hex')}`;
+      if (fault === 'flip') {
+        res.writeHead(up.statusCode ?? 502, outHeaders);
+        up.pipe(flipMiddleByte(Number(up.headers['content-length'] ?? 0))).pipe(res);
+        return;
+      }
       if (fault === undefined || fault === 'wrong-digest') {
         res.writeHead(up.statusCode ?? 502, outHeaders);
         up.pipe(res);

@@ -53,8 +53,8 @@ export interface BlobFetchOptions {
  * One upstream download of one blob, shared by every client that asks for it meanwhile. Bytes go through the hash
  * as they arrive and on to a temp file (written in batches while the next bytes arrive, at most MAX_PENDING ahead
  * of the disk); readers tail what is written, from an in-memory window of the latest bytes when they keep up, else
- * from the temp file. The last byte is held back until the digest and size are verified, so a client never
- * receives a complete blob that failed verification: on failure every reader is destroyed (the client sees a cut
+ * from the temp file. Each reader's last byte (the blob's, or its range's) is held back until the digest and size
+ * are verified, so a client never receives a complete blob or range that failed verification: on failure every reader is destroyed (the client sees a cut
  * connection) and the temp file is removed. The last byte goes out once the verified temp file is fsynced and
  * renamed into the store, so a client that has the whole blob finds it cached.
  */
@@ -250,10 +250,14 @@ export class BlobFetch {
     return open(this.options.finalPath, 'r');
   }
 
-  /** Bytes a reader may send now: all when committed, else all but the last byte received. */
-  private available(): number {
-    if (this.state === 'committed') return this.options.size;
-    return Math.max(0, Math.min(this.written, this.options.size - 1));
+  /**
+   * The offset up to which (exclusive) a reader of bytes [.., end] may send now. Until the blob is verified and
+   * committed, the last byte the reader asked for is held back whatever it is: a range that ends before the blob
+   * does must not complete (a clean 206) on bytes that may yet fail verification, any more than a full GET may.
+   */
+  private sendableUpTo(end: number): number {
+    if (this.state === 'committed') return end + 1;
+    return Math.min(this.written, end);
   }
 
   /**
@@ -285,7 +289,7 @@ export class BlobFetch {
     try {
       while (position <= end && !closed) {
         if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
-        const available = Math.min(this.available(), end + 1);
+        const available = this.sendableUpTo(end);
         if (position >= available) {
           await changedOrClosed();
           continue;
@@ -310,7 +314,7 @@ export class BlobFetch {
         sink.uncork();
         if (!flowing && !closed) await drainedOrClosed();
       }
-      // A range that ends early still waits for the verdict on the whole blob before it ends cleanly.
+      // Reached only once committed (the held-back last byte is sent then), or when the sink closed.
       while (!closed && this.state !== 'committed') {
         if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
         await changedOrClosed();
