@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
-import { defaultDataDir, diffImages, LayerIndexStore, openImage, TollgateError, type DiffSection, type LayerLimits, type OpenedImage } from '@tollgate/core';
+import { diffImages, openImage, TollgateError, type DiffSection, type LayerIndexStore, type LayerLimits, type OpenedImage } from '@tollgate/core';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { openLayerIndexCache } from '../options/layer-index-cache.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { renderDiff } from '../output/diff-render.js';
 import { writeErr, writeJson, writeOut } from '../output/write.js';
@@ -102,7 +103,7 @@ async function runDiff(referenceA: string, referenceB: string, flags: DiffFlags)
   try {
     opened.push(await openImage(referenceA, options));
     opened.push(await openImage(referenceB, options));
-    store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    store = await openLayerIndexCache(flags);
     const result = await diffImages(opened[0]!, opened[1]!, {
       semantic: flags.semantic,
       timestamps: flags.timestamps,

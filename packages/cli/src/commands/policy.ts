@@ -2,9 +2,7 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   createSignatureVerifier,
-  defaultDataDir,
   evaluatePolicy,
-  LayerIndexStore,
   lintPolicy,
   loadPolicyFile,
   MAX_POLICY_BYTES,
@@ -21,6 +19,7 @@ import {
 } from '@tollgate/core';
 import { readFile, stat } from 'node:fs/promises';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { openLayerIndexCache } from '../options/layer-index-cache.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { addTrustedRootOptions, trustedRootFrom, type TrustedRootFlags } from '../options/trust-options.js';
 import { writeJson, writeOut } from '../output/write.js';
@@ -116,7 +115,7 @@ Examples:
     const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
     const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
     const opened = await openImage(transport, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
-    const store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    const store = await openLayerIndexCache(flags);
     let verdict: PolicyVerdict;
     try {
       const image = await policyImageFrom(opened, name, { reference, ...(store ? { store } : {}) });

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'INVALID_LAYOUT'
   | 'FOREIGN_LAYER'
   | 'STORE_ERROR'
+  | 'STORE_BUSY'
   | 'USAGE'
   | 'INVALID_CONFIG'
   | 'INVALID_TRUSTED_ROOT'
