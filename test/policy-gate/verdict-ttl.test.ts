@@ -102,6 +102,83 @@ describe('verdict lifetimes', () => {
     }
   });
 
+  /** Back-dates the stored verdict of `digest` past any TTL, as if it had been reached two hours ago. */
+  async function expire(proxy: RunningProxy, repo: string, digest: string): Promise<void> {
+    const { core } = proxy.proxy;
+    const revision = core.revisionFor(core.upstreams[0]!);
+    const stored = (await core.meta.getVerdict(revision, 'up', repo, digest))!;
+    await core.meta.putVerdict(revision, 'up', repo, digest, { ...stored, evaluatedAt: Date.now() - 2 * 3600 * 1000 });
+  }
+  const blob = (proxy: RunningProxy, repo: string, digest: string) => fetchAll(`${proxy.url}/v2/${repo}/blobs/${digest}`);
+
+  it('a blob is not served past its manifest verdict: once expired, the manifest is evaluated again first', async () => {
+    const { repo, image } = await signedImage();
+    const proxy = await proxyWith({ verdictTtlSeconds: 3600 });
+    expect((await manifest(proxy, repo)).status).toBe(200);
+    const layer = image.layers[0]!;
+    expect((await blob(proxy, repo, layer.digest)).status).toBe(200);
+
+    // The signature is removed upstream; the verdict expires; the client asks for the (cached) layer by digest only.
+    const client = new RegistryClient(registry.host, { retries: 0 });
+    const tags = await client.listTags(repo);
+    const signatureTags = tags.tags.filter((t) => t.startsWith('sha256-'));
+    expect(signatureTags.length).toBeGreaterThan(0);
+    for (const tag of signatureTags) {
+      const sig = await client.getManifest(repo, tag);
+      await client.deleteManifest(repo, sig.digest);
+    }
+    await expire(proxy, repo, image.descriptor.digest);
+    const refused = await blob(proxy, repo, layer.digest);
+    expect(refused.status).toBe(404);
+    expect(JSON.parse(refused.body.toString()).errors[0].detail.reason).toMatch(/is now denied/);
+    // The refusal is a recorded decision, and the layer stays refused (the deny now stands).
+    const audit = await proxy.proxy.core.meta.listAudit(5);
+    expect(audit.some((e) => e.type === 'verdict' && e.digest === image.descriptor.digest && e.verdict === 'deny')).toBe(true);
+    expect((await blob(proxy, repo, layer.digest)).status).toBe(404);
+    expect((await blob(proxy, repo, image.manifest.config.digest)).status).toBe(404);
+  });
+
+  it('a blob whose manifest verdict expired while the upstream fails is refused, and served again once re-verified', async () => {
+    const { repo, image } = await signedImage();
+    const proxy = await proxyWith({ verdictTtlSeconds: 3600, denyTtlSeconds: 0 });
+    expect((await manifest(proxy, repo)).status).toBe(200);
+    const layer = image.layers[0]!;
+    expect((await blob(proxy, repo, layer.digest)).status).toBe(200);
+    await expire(proxy, repo, image.descriptor.digest);
+    faults.arm('500', signatureLookups(repo), 1000);
+    try {
+      const refused = await blob(proxy, repo, layer.digest);
+      expect(refused.status).toBeGreaterThanOrEqual(400);
+    } finally {
+      faults.disarm();
+    }
+    // Upstream healthy again: the layer is re-verified through its manifest and served, and the verdict is fresh.
+    const served = await blob(proxy, repo, layer.digest);
+    expect(served.status).toBe(200);
+    const { core } = proxy.proxy;
+    const verdict = await core.meta.getVerdict(core.revisionFor(core.upstreams[0]!), 'up', repo, image.descriptor.digest);
+    expect(verdict?.decision).toBe('allow');
+    expect(Date.now() - verdict!.evaluatedAt!).toBeLessThan(3600 * 1000);
+  });
+
+  it('concurrent cold pulls of one manifest share one gate evaluation (and its upstream signature reads)', async () => {
+    const { repo } = await signedImage();
+    const single = await proxyWith({});
+    const before = faults.count(signatureLookups(repo));
+    expect((await manifest(single, repo)).status).toBe(200);
+    const perEvaluation = faults.count(signatureLookups(repo)) - before;
+    expect(perEvaluation).toBeGreaterThan(0);
+
+    const crowded = await proxyWith({});
+    const start = faults.count(signatureLookups(repo));
+    const answers = await Promise.all(Array.from({ length: 10 }, () => manifest(crowded, repo)));
+    expect(answers.map((a) => a.status)).toEqual(Array(10).fill(200));
+    expect(faults.count(signatureLookups(repo)) - start).toBe(perEvaluation);
+    const events = (await crowded.proxy.core.meta.listAudit(20)).filter((e) => e.type === 'verdict' && e.repository === repo);
+    expect(events).toHaveLength(10);
+    expect(events.filter((e) => e.cached === false)).toHaveLength(1);
+  });
+
   it('rejects lifetimes that are not whole seconds in range', () => {
     const config = (cache: Record<string, unknown>) => () => normalizeProxyConfig({ dataDir: work, upstreams: [{ name: 'up', url: faults.url, default: true }], cache }, { env: {} });
     expect(config({ verdictTtlSeconds: -1 })).toThrow(/cache\.verdictTtlSeconds/);

@@ -4,7 +4,7 @@ import type { ClientAuth } from '../auth/client-auth.js';
 import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { BlobFetch } from '../fetch/blob-fetch.js';
 import { SingleFlight } from '../fetch/single-flight.js';
-import type { Gate } from '../gate/types.js';
+import type { Gate, Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable } from '../http/oci-error.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -15,6 +15,8 @@ import type { Upstream, UpstreamManifest } from '../upstream/types.js';
 /** Everything the serving path shares: config, gate, upstreams, stores, in-flight work, metrics and the log. */
 export class ProxyCore {
   readonly manifestFlights = new SingleFlight<UpstreamManifest>();
+  /** Gate evaluations in flight, one per (revision, upstream, repository, digest). */
+  readonly verdictFlights = new SingleFlight<{ verdict: Verdict; cached: boolean }>();
   readonly blobFetches = new Map<string, BlobFetch>();
   private readonly health = new Map<string, boolean>();
   /** Bookkeeping that runs after a response (recording a cached blob, evicting past the bound). */

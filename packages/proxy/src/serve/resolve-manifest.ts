@@ -118,19 +118,31 @@ export function verdictVerifies(verdict: Verdict): boolean {
  * warn, `cache.denyTtlSeconds` for a deny (0 = an allow stands until the policy changes; a deny is never reused).
  * A verdict stored without a time (by an older tollgate) is evaluated again.
  */
-function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
+export function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
   if (verdict.evaluatedAt === undefined) return false;
   const { verdictTtlSeconds, denyTtlSeconds } = core.config.cache;
   if (verdict.decision === 'deny') return denyTtlSeconds > 0 && Date.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
   return verdictTtlSeconds === 0 || Date.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
 }
 
-/** Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits. */
+/**
+ * Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits.
+ * One evaluation per (revision, upstream, repository, digest) runs at a time: concurrent pulls of a manifest
+ * whose verdict is not cached wait for the one evaluation in flight (and its upstream reads) instead of repeating it.
+ */
 async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
   const { upstream, repository } = route;
   const revision = core.revisionFor(upstream);
   const cached = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
   if (cached !== undefined && verdictStands(core, cached)) return { verdict: cached, cached: true };
+  const key = JSON.stringify([revision, upstream.name, repository, manifest.digest]);
+  const joined = core.verdictFlights.has(key);
+  const outcome = await core.verdictFlights.run(key, () => evaluate(core, route, revision, reference, manifest, context));
+  return joined ? { ...outcome, cached: true } : outcome;
+}
+
+async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
+  const { upstream, repository } = route;
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
   const source = upstream.source(repository);
