@@ -65,6 +65,7 @@ export * from './sigstore/verify-blob.js';
 export * from './layer-index/layer-index.js';
 export * from './filesystem/merged-filesystem.js';
 export * from './filesystem/apply-layer.js';
+export { hardlinkHeadersOf, originOf, possibleModes, type HardlinkHeader, type Inode } from './filesystem/inode.js';
 export * from './diff/types.js';
 export * from './diff/diff-images.js';
 export { SENSITIVE_PATHS, PRIVATE_KEY_NAMES, CREDENTIAL_FILE_NAMES } from './diff/security-flags.js';
