@@ -3,10 +3,10 @@ import type { MergedEntry, MergedFilesystem } from './merged-filesystem.js';
 
 /**
  * A hardlink header that gives the file it links to other metadata than the file's own header. Extractors disagree
- * about such a header: Docker (in its chroot) and containerd chown the shared inode to the link header's owner and
- * set its xattrs, Docker chmods it to the link header's mode, GNU tar ignores all of it. So every path of the inode
- * — the target, the link, and every other link to it — may end up with this metadata, and checks treat it as
- * possible (fail closed).
+ * about such a header: Docker's and containerd's (Go) chown the shared inode to the link header's owner and set its
+ * xattrs, and chmod it to the link header's mode when the link name resolves from their working directory (inside
+ * Docker's chroot it does); GNU tar ignores all of it. So every path of the inode — the target, the link, and every
+ * other link to it — may end up with this metadata, and checks treat it as possible (fail closed).
  */
 export interface HardlinkHeader {
   /** The hardlink entry's path. */
