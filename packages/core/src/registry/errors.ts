@@ -105,8 +105,19 @@ export function isPlainHttpAnswer(error: unknown): boolean {
   return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long|http request/i.test(message);
 }
 
+/**
+ * A connection tollgate itself refused to open (a host's checked DNS answer, see EgressGuard). Raised where the
+ * request's context is unknown; networkError puts the context in front.
+ */
+export class ConnectionRefusal extends TollgateError {}
+
 /** Maps a transport failure (refused, reset, DNS, timeout, TLS) to NETWORK_ERROR or INSECURE_REGISTRY. */
 export function networkError(error: unknown, context: RequestContext, host: string, https: boolean): TollgateError {
+  let inner: unknown = error;
+  for (let depth = 0; depth < 5 && typeof inner === 'object' && inner !== null; depth++) {
+    if (inner instanceof ConnectionRefusal) return registryError(inner.code, context, inner.message);
+    inner = (inner as { cause?: unknown }).cause;
+  }
   if (error instanceof TollgateError) return error;
   if (https && isPlainHttpAnswer(error)) {
     return registryError(
