@@ -3,6 +3,7 @@ import { parseDigest } from '@tollgate/core';
 import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
 import { parseListen } from './listen.js';
 import { readAudit, readAuth, readMode, readStore } from './auth-config.js';
+import { readRedirectHosts } from './redirect-hosts.js';
 import type { GateConfig, LogLevel, ProxyConfig, TufConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
 
 export interface NormalizeOptions {
@@ -13,7 +14,7 @@ export interface NormalizeOptions {
 }
 
 const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams', 'auth', 'audit', 'store', 'mode', 'pinTags'] as const;
-const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags'] as const;
+const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags', 'redirectHosts'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PREFIX_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -143,8 +144,10 @@ function readUpstream(value: unknown, at: string, baseDir: string): UpstreamConf
   }
   if (doc.credentials !== undefined && doc.credentials !== null) upstream.credentials = readCredentials(doc.credentials, `${at}.credentials`, baseDir);
   if (doc.tls !== undefined && doc.tls !== null) upstream.tls = readUpstreamTls(doc.tls, `${at}.tls`, baseDir);
-  if (upstream.oci !== undefined && (upstream.credentials !== undefined || upstream.tls !== undefined)) {
-    throw configError(at, 'is an oci layout; credentials and tls apply only to url upstreams');
+  const redirectHosts = readRedirectHosts(doc.redirectHosts, `${at}.redirectHosts`);
+  if (redirectHosts !== undefined) upstream.redirectHosts = redirectHosts;
+  if (upstream.oci !== undefined && (upstream.credentials !== undefined || upstream.tls !== undefined || redirectHosts !== undefined)) {
+    throw configError(at, 'is an oci layout; credentials, tls and redirectHosts apply only to url upstreams');
   }
   return upstream;
 }

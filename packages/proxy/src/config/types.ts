@@ -37,6 +37,11 @@ export interface UpstreamConfig {
   mode?: EnforcementMode;
   /** Overrides the global pinTags for this upstream. */
   pinTags?: boolean;
+  /**
+   * Hosts (`host`, `host:port`, `*.domain`) this upstream may redirect to, or name as token realm, even on
+   * loopback/private/link-local addresses; any other host must be public (or on the upstream's own kind of address).
+   */
+  redirectHosts?: string[];
 }
 
 export interface CacheConfig {

@@ -64,6 +64,9 @@ export class RegistryUpstream implements Upstream {
       timeoutMs: config.timeoutSeconds * 1000,
       userAgent: 'tollgate-proxy/0.1',
       ...(this.agent !== undefined ? { dispatcher: this.agent } : {}),
+      // Blob redirects and token realms elsewhere must be public unless listed here (no SSRF into our network).
+      ...(config.redirectHosts !== undefined ? { redirectHosts: config.redirectHosts } : {}),
+      redirectHostsSetting: `upstreams[].redirectHosts of upstream "${config.name}" in the proxy config`,
     });
   }
 
