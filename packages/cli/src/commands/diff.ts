@@ -4,6 +4,7 @@ import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '.
 import { openLayerIndexCache } from '../options/layer-index-cache.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { renderDiff } from '../output/diff-render.js';
+import { errorLine } from '../output/error-line.js';
 import { writeErr, writeJson, writeOut } from '../output/write.js';
 import { ExitCode } from '../exit-codes.js';
 import { withStatus } from '../run-status.js';
@@ -79,7 +80,7 @@ Examples:
       return await runDiff(referenceA, referenceB, flags);
     } catch (error) {
       // Every failure here is an error (exit 2), including digest mismatches: a diff of corrupted content is no answer.
-      writeErr(`Error: ${(error as Error)?.message ?? String(error)}`);
+      writeErr(errorLine(error));
       return ExitCode.Error;
     }
   }));
