@@ -7,19 +7,20 @@ import {
   loadPolicyFile,
   MAX_POLICY_BYTES,
   openImage,
-  parseReference,
   parseTransportReference,
   policyImageFrom,
   ruleNeedsSigstoreRoot,
   selectRule,
   signatureLocationOf,
   TollgateError,
+  type LayerIndexStore,
   type PolicyLintResult,
   type PolicyVerdict,
 } from '@tollgate/core';
 import { readFile, stat } from 'node:fs/promises';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
 import { openLayerIndexCache } from '../options/layer-index-cache.js';
+import { archivePolicyName, givenPolicyName, limitClaimedName, type PolicyName } from './policy-name.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { addTrustedRootOptions, trustedRootFrom, type TrustedRootFlags } from '../options/trust-options.js';
 import { writeJson, writeOut } from '../output/write.js';
@@ -81,7 +82,7 @@ function checkCommand(): Command {
     .description('evaluate an image against a policy and print the verdict with every rule, authority and check that decided it')
     .argument('<image>', 'image reference: [docker://]host/repo[:tag][@digest], oci:<dir>[:<tag>], docker-archive:<file>[:<name:tag>]')
     .requiredOption('--policy <file>', 'policy file (YAML)')
-    .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app)')
+    .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app); a docker-archive without it is named by its RepoTags, a claim that never makes the verdict more lenient than the policy default')
     .option('--no-cache', 'do not read or write the layer index cache')
     .addHelpText('after', `
 Signatures and attestations are read from beside the image: the registry's referrers API or sha256-<hex> tag
@@ -101,41 +102,38 @@ Examples:
   addRegistryOptions(command);
   return command.action(withStatus(async (reference: string, flags: CheckFlags) => {
     const policy = await loadPolicyFile(flags.policy);
-
     const transport = parseTransportReference(reference);
-    let name: { registry: string; repository: string };
-    if (flags.name !== undefined) name = parseReference(flags.name);
-    else if (transport.transport === 'docker') name = transport.reference;
-    else if (transport.transport === 'docker-archive' && transport.reference !== undefined && !transport.reference.startsWith('@')) name = parseReference(transport.reference);
-    else throw new TollgateError('USAGE', `${reference} carries no image name for rules to match; give one with --name (e.g. --name registry.example.com/team/app)`);
-
-    // The Sigstore root only when the rule that governs this image needs it (keyless, or keys that require Rekor or
-    // a timestamp): the --trusted-root file, else the public-good root through TUF.
-    const governing = selectRule(policy.rules, name.registry, name.repository);
-    const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
-    const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
+    const given = givenPolicyName(reference, transport, flags.name);
     const opened = await openImage(transport, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
-    const store = await openLayerIndexCache(flags);
+    let name: PolicyName;
+    let store: LayerIndexStore | undefined;
     let verdict: PolicyVerdict;
     try {
+      name = given === 'archive' ? await archivePolicyName(reference, opened.source) : given;
+      // The Sigstore root only when the rule that governs this image needs it (keyless, or keys that require Rekor
+      // or a timestamp): the --trusted-root file, else the public-good root through TUF.
+      const governing = selectRule(policy.rules, name.registry, name.repository);
+      const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
+      const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
+      store = await openLayerIndexCache(flags);
       const image = await policyImageFrom(opened, name, { reference, ...(store ? { store } : {}) });
       const location = signatureLocationOf(opened.source);
       const verifier = createSignatureVerifier({ signatures: () => location, ...(trustedRoot ? { trustedRoot } : {}) });
-      verdict = await evaluatePolicy(image, policy, { verifier });
+      verdict = limitClaimedName(await evaluatePolicy(image, policy, { verifier }), policy, name);
     } finally {
       await store?.close();
       await opened.source.close?.();
     }
-    if (flags.json) writeJson({ ...verdict, policy: flags.policy });
-    else writeOut(renderVerdict(verdict));
+    if (flags.json) writeJson({ ...verdict, nameSource: name.source, policy: flags.policy });
+    else writeOut(renderVerdict(verdict, name));
     return verdict.decision === 'deny' ? ExitCode.CheckFailed : ExitCode.Ok;
   }));
 }
 
-function renderVerdict(verdict: PolicyVerdict): string {
+function renderVerdict(verdict: PolicyVerdict, name: PolicyName): string {
   const lines = [
     `Image:    ${verdict.image.reference}`,
-    `Name:     ${verdict.image.name}`,
+    `Name:     ${verdict.image.name}${name.source === 'archive' ? ' (claimed by the archive\'s RepoTags, not verified)' : ''}`,
     `Digest:   ${verdict.image.digest}${verdict.image.indexDigest ? ` (index ${verdict.image.indexDigest})` : ''}`,
     `Policy:   revision ${verdict.revision}`,
     `Rule:     ${verdict.rule ? `${verdict.rule} (pattern ${verdict.pattern}, mode ${verdict.mode}, platforms ${verdict.platforms})` : '(none: default)'}`,
