@@ -96,7 +96,7 @@ export { evaluatePolicy, type EvaluatePolicyOptions } from './policy/evaluate/ev
 export { VERIFICATION_UNAVAILABLE } from './policy/evaluate/signatures.js';
 export { distinctAuthorityCount } from './policy/evaluate/threshold.js';
 export { policyImageFrom, type PolicyImageOptions } from './policy/evaluate/policy-image.js';
-export { lintPolicy, type PolicyLintResult } from './policy/lint/lint-policy.js';
+export { lintPolicy, type LintPolicyOptions, type PolicyLintResult } from './policy/lint/lint-policy.js';
 export * from './signing/constants.js';
 export type * from './signing/types.js';
 export * from './signing/simple-signing.js';

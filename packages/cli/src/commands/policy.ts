@@ -47,25 +47,35 @@ function lintCommand(): Command {
   const command = new Command('lint')
     .description('validate a policy file: YAML, schema and unknown keys, keys and certificates that cannot be read, CEL that does not compile; warn about unreachable rules and unanchored-looking identity patterns')
     .argument('<file>', 'policy file (YAML)')
+    .option('--proxy-config <file>', "also warn about rules that match no registry of this proxy config's upstreams (they never apply there)")
     .addHelpText('after', `
 Exit status: 0 the policy is valid (warnings may be printed), 1 it has errors, 2 it could not be read.
 
 Examples:
   tollgate policy lint policy.yaml
+  tollgate policy lint policy.yaml --proxy-config proxy.yaml
   tollgate policy lint policy.yaml --json | jq '.errors[]'`);
   addJsonOption(command);
-  return command.action(withStatus(async (file: string, flags: { json: boolean }) => {
+  return command.action(withStatus(async (file: string, flags: { json: boolean; proxyConfig?: string }) => {
+    const registries = flags.proxyConfig !== undefined ? await upstreamRegistries(flags.proxyConfig) : undefined;
     const full = resolve(file);
     const info = await stat(full).catch((error: NodeJS.ErrnoException) => {
       throw new TollgateError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `cannot read the policy file ${file}: ${error.code ?? error.message}; check the path`);
     });
     if (!info.isFile()) throw new TollgateError('USAGE', `${file} is not a regular file`);
     if (info.size > MAX_POLICY_BYTES) throw new TollgateError('SIZE_LIMIT', `the policy file ${file} is ${info.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit`);
-    const result = await lintPolicy(await readFile(full), { baseDir: dirname(full), source: file });
+    const result = await lintPolicy(await readFile(full), { baseDir: dirname(full), source: file, ...(registries !== undefined ? { registries } : {}) });
     if (flags.json) writeJson({ file, ...result });
     else writeOut(renderLint(file, result));
     return result.valid ? ExitCode.Ok : ExitCode.CheckFailed;
   }));
+}
+
+/** The registries a proxy config's upstreams name their images under for policy rules. */
+async function upstreamRegistries(configFile: string): Promise<string[]> {
+  const proxy = await import('@tollgate/proxy');
+  const config = await proxy.loadProxyConfig(configFile, { env: process.env });
+  return [...new Set(config.upstreams.map((u) => proxy.registryOf(u)))];
 }
 
 function renderLint(file: string, result: PolicyLintResult): string {
