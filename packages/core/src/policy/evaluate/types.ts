@@ -43,12 +43,40 @@ export interface PolicyImage {
   readLayerFile?(layer: LayerIndex, path: string, expect: { sha256: string; maxBytes: number }): Promise<Uint8Array>;
 }
 
-/** What a verifier found for one authority over the signatures of one manifest. */
+/**
+ * What a verifier found for one authority over the signatures of one manifest.
+ *
+ * A signer is named by a stable id that does not depend on how the authority matched it: a key's id (sha256 of its
+ * SPKI, EC points uncompressed: publicKeyId), a keyless identity (`issuer subject`: the OIDC identity, not the
+ * certificate, which is new for every signing), a notation certificate subject. The same signer found twice, or by
+ * two authorities, has the same id and counts once toward a threshold.
+ */
 export interface AuthorityResult {
   passed: boolean;
-  /** Distinct signers that verified: identities (`issuer subject`) or key ids. The same signer twice counts once. */
+  /** Distinct signers that verified. */
   signers: string[];
+  /**
+   * Other ids a signer is also known by, each group naming one signer (a notation signer's subject with its
+   * certificate's key id). Signers that share any id in any group are one signer when a threshold is counted.
+   */
+  aliases?: string[][];
   /** Why signatures failed, one line each. */
+  reasons: string[];
+}
+
+/** One verified attestation statement and the signer whose signature carries it (an id as in AuthorityResult). */
+export interface VerifiedStatement {
+  statement: unknown;
+  signer: string;
+}
+
+/** What a verifier found for one authority over the attestations of one manifest. */
+export interface AttestationResult {
+  /** The verified statements of the predicate type asked for, each with its signer. */
+  statements: VerifiedStatement[];
+  /** As in AuthorityResult. */
+  aliases?: string[][];
+  /** Why attestations failed, one line each. */
   reasons: string[];
 }
 
@@ -56,8 +84,8 @@ export interface AuthorityResult {
 export interface AuthorityVerifier {
   /** Verifies the image's signatures against one authority; returns which distinct signers passed and why others failed. */
   verifySignatures(image: PolicyImage, authority: Authority): Promise<AuthorityResult>;
-  /** Verified attestation statements of a predicate type from this authority. */
-  verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }>;
+  /** Verified attestation statements of a predicate type from this authority, each credited to its signer. */
+  verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<AttestationResult>;
 }
 
 export type Decision = 'allow' | 'deny' | 'warn';
