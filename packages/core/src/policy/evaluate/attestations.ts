@@ -58,7 +58,7 @@ export async function evaluateAttestation(
         findings.push({ kind: 'condition', name: `${name}/${authority.name}`, passed: outcome.passed, reason: outcome.reason, digest: target.digest });
         if (!outcome.passed) {
           all = false;
-          if (!outcome.reason.startsWith('condition is false')) conditionError ??= outcome.reason;
+          if (outcome.status !== 'false') conditionError ??= outcome.reason;
           break;
         }
       }
