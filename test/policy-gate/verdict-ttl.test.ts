@@ -136,6 +136,13 @@ describe('verdict lifetimes', () => {
     expect(audit.some((e) => e.type === 'verdict' && e.digest === image.descriptor.digest && e.verdict === 'deny')).toBe(true);
     expect((await blob(proxy, repo, layer.digest)).status).toBe(404);
     expect((await blob(proxy, repo, image.manifest.config.digest)).status).toBe(404);
+    // Every way into the cached bytes is refused the same: ranges around the start, the held byte and the end, HEAD.
+    const size = layer.size;
+    for (const range of ['bytes=0-0', 'bytes=0-', `bytes=0-${size - 2}`, `bytes=1-${size - 1}`, `bytes=${size - 1}-${size - 1}`, 'bytes=-1', `bytes=-${size}`]) {
+      const ranged = await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`, { headers: { range } });
+      expect(ranged.status, range).toBe(404);
+    }
+    expect((await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`, { method: 'HEAD' })).status).toBe(404);
   });
 
   it('a blob whose manifest verdict expired while the upstream fails is refused, and served again once re-verified', async () => {
