@@ -49,6 +49,18 @@ async function signedImage(): Promise<{ repo: string; image: BuiltImage }> {
   return { repo, image };
 }
 
+/** An image pushed without a signature; `sign()` signs it later. */
+async function unsignedImage(): Promise<{ repo: string; image: BuiltImage; sign: () => Promise<void> }> {
+  const repo = `ttl/unsigned${seq++}`;
+  const layout = join(work, repo.replace('/', '-'));
+  const image = await buildImage(await OciLayoutWriter.create(layout), { tag: 'v1', layers: [{ files: [{ path: 'app/main', content: repo }] }], config: { config: { User: '1000' } } });
+  await pushOciLayout(layout, 'v1', registry.host, `${repo}:v1`);
+  const sign = async () => {
+    await signImage(`${registry.host}/${repo}:v1`, { key }, { client: new RegistryClient(registry.host, { retries: 0 }) });
+  };
+  return { repo, image, sign };
+}
+
 async function proxyWith(cache: Record<string, unknown>): Promise<RunningProxy> {
   const proxy = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }], cache });
   proxies.push(proxy);
@@ -60,23 +72,43 @@ const manifest = (proxy: RunningProxy, repo: string) => fetchAll(`${proxy.url}/v
 const signatureLookups = (repo: string) => (r: { path: string }) => r.path.startsWith(`/v2/${repo}/manifests/sha256-`);
 
 describe('verdict lifetimes', () => {
-  it('a deny caused by the upstream failing to list signatures is evaluated again once denyTtlSeconds passed', async () => {
+  it('an upstream that fails to list signatures is not a deny: 503, nothing cached, audited indeterminate, the next pull is admitted', async () => {
     const { repo, image } = await signedImage();
-    const kept = await proxyWith({ denyTtlSeconds: 3600 });
-    const retried = await proxyWith({ denyTtlSeconds: 0 });
+    const proxy = await proxyWith({ denyTtlSeconds: 3600 });
     faults.arm('500', signatureLookups(repo), 1000);
     try {
-      for (const proxy of [kept, retried]) expect((await manifest(proxy, repo)).status).toBe(403);
+      const undecided = await manifest(proxy, repo);
+      expect(undecided.status).toBe(503);
+      const error = JSON.parse(undecided.body.toString()).errors[0];
+      expect(error.code).toBe('UNAVAILABLE');
+      expect(error.detail.reasons.join(' ')).toMatch(/could not be read for now/);
     } finally {
       faults.disarm();
     }
+    const { core } = proxy.proxy;
+    expect(await core.meta.getVerdict(core.revisionFor(core.upstreams[0]!), 'up', repo, image.descriptor.digest)).toBeUndefined();
+    const audit = await core.meta.listAudit(5);
+    expect(audit.find((e) => e.type === 'verdict' && e.digest === image.descriptor.digest)).toMatchObject({ verdict: 'indeterminate', rule: 'unavailable' });
+    // Nothing was admitted meanwhile.
+    expect((await fetchAll(`${proxy.url}/v2/${repo}/blobs/${image.layers[0]!.digest}`)).status).toBe(404);
+    const again = await manifest(proxy, repo);
+    expect(again.status).toBe(200);
+    expect(again.headers.get('docker-content-digest')).toBe(image.descriptor.digest);
+  });
+
+  it('a deny on the evidence stands for denyTtlSeconds, then the digest is evaluated again', async () => {
+    const { repo, image, sign } = await unsignedImage();
+    const kept = await proxyWith({ denyTtlSeconds: 3600 });
+    const retried = await proxyWith({ denyTtlSeconds: 0 });
+    for (const proxy of [kept, retried]) expect((await manifest(proxy, repo)).status).toBe(403);
+    await sign();
     expect((await manifest(kept, repo)).status).toBe(403);
     const again = await manifest(retried, repo);
     expect(again.status).toBe(200);
     expect(again.headers.get('docker-content-digest')).toBe(image.descriptor.digest);
   });
 
-  it('an expired allow is evaluated again; denied now, its blobs stop being served', async () => {
+  it('an expired allow is evaluated again; while the upstream cannot show the signature the image and its blobs are refused (503), then admitted again', async () => {
     const { repo, image } = await signedImage();
     const proxy = await proxyWith({ verdictTtlSeconds: 3600 });
     const first = await manifest(proxy, repo);
@@ -88,18 +120,16 @@ describe('verdict lifetimes', () => {
     faults.arm('500', signatureLookups(repo), 1000);
     try {
       expect((await manifest(proxy, repo)).status).toBe(200);
-      // The allow was reached two hours ago: past the TTL, the digest is evaluated again, and now denied.
-      const { core } = proxy.proxy;
-      const revision = core.revisionFor(core.upstreams[0]!);
-      const stored = (await core.meta.getVerdict(revision, 'up', repo, image.descriptor.digest))!;
-      await core.meta.putVerdict(revision, 'up', repo, image.descriptor.digest, { ...stored, evaluatedAt: Date.now() - 2 * 3600 * 1000 });
-      expect((await manifest(proxy, repo)).status).toBe(403);
+      // The allow was reached two hours ago: past the TTL, the digest is evaluated again, and cannot be decided.
+      await expire(proxy, repo, image.descriptor.digest);
+      expect((await manifest(proxy, repo)).status).toBe(503);
       const blob = await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`);
-      expect(blob.status).toBe(404);
-      expect(JSON.parse(blob.body.toString()).errors[0].detail.reason).toMatch(/is now denied/);
+      expect(blob.status).toBe(503);
     } finally {
       faults.disarm();
     }
+    expect((await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`)).status).toBe(200);
+    expect((await manifest(proxy, repo)).status).toBe(200);
   });
 
   /** Back-dates the stored verdict of `digest` past any TTL, as if it had been reached two hours ago. */

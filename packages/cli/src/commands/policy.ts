@@ -99,7 +99,8 @@ Signatures and attestations are read from beside the image: the registry's refer
 (and cosign's legacy .sig/.att tags), or the sha256-<hex> tags of an OCI layout. docker-archive: images carry
 none, so rules with authorities deny them. Cosign keys, keyless identities and notation trust stores are verified.
 
-Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read (nothing is allowed).
+Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read, or the registry could not
+show the signatures for now (UNDECIDED: retry) — nothing is allowed.
 
 Examples:
   tollgate policy check localhost:5000/team/app:1 --policy policy.yaml
@@ -136,6 +137,8 @@ Examples:
     }
     if (flags.json) writeJson({ ...verdict, nameSource: name.source, policy: flags.policy });
     else writeOut(renderVerdict(verdict, name));
+    // Undecided (the registry could not be read for now) is an operational failure to retry, not a deny on the evidence.
+    if (verdict.decision === 'deny' && verdict.indeterminate === true) return ExitCode.Error;
     return verdict.decision === 'deny' ? ExitCode.CheckFailed : ExitCode.Ok;
   }));
 }
@@ -149,7 +152,7 @@ function renderVerdict(verdict: PolicyVerdict, name: PolicyName): string {
     `Rule:     ${verdict.rule ? `${verdict.rule} (pattern ${verdict.pattern}, mode ${verdict.mode}, platforms ${verdict.platforms})` : '(none: default)'}`,
   ];
   for (const f of verdict.findings) lines.push(`  ${f.passed ? 'pass' : 'FAIL'}  ${f.kind.padEnd(11)} ${f.name}: ${f.reason}`);
-  lines.push(`${verdict.decision.toUpperCase()}: ${verdict.summary}`);
+  lines.push(`${verdict.indeterminate === true ? 'UNDECIDED' : verdict.decision.toUpperCase()}: ${verdict.summary}`);
   return lines.join('\n');
 }
 

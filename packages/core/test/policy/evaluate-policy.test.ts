@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { distinctAuthorityCount, evaluatePolicy, loadPolicy, type PolicyImage } from '@tollgate/core';
+import { distinctAuthorityCount, evaluatePolicy, isUnavailableError, loadPolicy, TollgateError, type AuthorityVerifier, type PolicyImage } from '@tollgate/core';
 import { digestOfChar, PrecomputedVerifier, signedBy, syntheticImage, yaml } from './support.js';
 
 const KEYLESS = (name: string) => `{name: ${name}, keyless: {issuer: "https://issuer.example", subjectRegexp: "release@example\\\\.com"}}`;
@@ -92,6 +92,81 @@ describe('evaluating signatures and thresholds', () => {
     const verdict = await evaluatePolicy(syntheticImage(app), policy);
     expect(verdict.decision).toBe('deny');
     expect(verdict.summary).toMatch(/signature verification is not available/);
+  });
+});
+
+describe('evidence that cannot be read for now (indeterminate)', () => {
+  const policyText = `rules:
+  - name: app
+    images: [ghcr.io/org/*]
+    threshold: 2
+    authorities: [${KEYLESS('a')}, ${KEYLESS('b')}, ${KEYLESS('c')}]
+`;
+  const d = digestOfChar('a');
+  const unavailable = new TollgateError('REGISTRY_ERROR', 'listing referrers: unexpected response, HTTP 503', { status: 503 });
+
+  it('tells unavailability (network, 429, 5xx) from what a registry sent', () => {
+    expect(isUnavailableError(unavailable)).toBe(true);
+    expect(isUnavailableError(new TollgateError('NETWORK_ERROR', 'reset'))).toBe(true);
+    expect(isUnavailableError(new TollgateError('TOO_MANY_REQUESTS', 'slow down', { status: 429 }))).toBe(true);
+    for (const decided of [new TollgateError('REGISTRY_ERROR', 'HTTP 400', { status: 400 }), new TollgateError('REGISTRY_ERROR', 'bad redirect'), new TollgateError('NOT_FOUND', 'x', { status: 404 }), new TollgateError('DIGEST_MISMATCH', 'x'), new Error('plain')]) {
+      expect(isUnavailableError(decided), decided.message).toBe(false);
+    }
+  });
+
+  it('is undecided (deny + indeterminate) when authorities that could not be read might have met the threshold', async () => {
+    const policy = await loadPolicy(yaml(policyText));
+    const verifier = new PrecomputedVerifier({
+      [`${d} a`]: { passed: true, signers: ['alice'], reasons: [] },
+      [`${d} b`]: { passed: false, signers: [], reasons: ['the referrers could not be listed'], indeterminate: true },
+    });
+    const verdict = await evaluatePolicy(syntheticImage(app), policy, { verifier });
+    expect(verdict.decision).toBe('deny');
+    expect(verdict.indeterminate).toBe(true);
+    expect(verdict.summary).toMatch(/^undecided by rule "app": evidence could not be read for now/);
+    expect(verdict.findings.find((f) => f.name === 'app/authorities/b')).toMatchObject({ passed: false, indeterminate: true });
+  });
+
+  it('a verifier that throws an unavailable error is undecided; any other error denies', async () => {
+    const policy = await loadPolicy(yaml(policyText));
+    const throwing = (error: Error): AuthorityVerifier => ({
+      verifySignatures: () => Promise.reject(error),
+      verifiedAttestations: () => Promise.reject(error),
+    });
+    expect((await evaluatePolicy(syntheticImage(app), policy, { verifier: throwing(unavailable) })).indeterminate).toBe(true);
+    const denied = await evaluatePolicy(syntheticImage(app), policy, { verifier: throwing(new TollgateError('REGISTRY_ERROR', 'HTTP 400', { status: 400 })) });
+    expect(denied.decision).toBe('deny');
+    expect(denied.indeterminate).toBeUndefined();
+  });
+
+  it('is a plain deny when the evidence that was read already fails, or even the unread could not meet the threshold', async () => {
+    const policy = await loadPolicy(yaml(policyText));
+    // Only one authority could possibly pass: a threshold of 2 is failed whatever the unread one holds.
+    const short = new PrecomputedVerifier({
+      [`${d} a`]: { passed: false, signers: [], reasons: ['signature does not verify'] },
+      [`${d} b`]: { passed: false, signers: [], reasons: ['signature does not verify'] },
+      [`${d} c`]: { passed: false, signers: [], reasons: ['unreadable'], indeterminate: true },
+    });
+    const verdict = await evaluatePolicy(syntheticImage(app), policy, { verifier: short });
+    expect(verdict.decision).toBe('deny');
+    expect(verdict.indeterminate).toBeUndefined();
+    // A check that fails on the evidence decides, whatever else could not be read.
+    const withCheck = await loadPolicy(yaml(`${policyText}    checks: {maxLayers: 1}\n`));
+    const undecidedSignatures = new PrecomputedVerifier({
+      [`${d} a`]: { passed: true, signers: ['alice'], reasons: [] },
+      [`${d} b`]: { passed: false, signers: [], reasons: ['unreadable'], indeterminate: true },
+    });
+    const mixed = await evaluatePolicy(syntheticImage(app, { layers: [{ digest: d, size: 1, diffID: d }, { digest: d, size: 1, diffID: d }] }), withCheck, { verifier: undecidedSignatures });
+    expect(mixed.decision).toBe('deny');
+    expect(mixed.indeterminate).toBeUndefined();
+  });
+
+  it('an indeterminate result never passes an authority, even one that claims passed', async () => {
+    const policy = await loadPolicy(yaml(policyText.replace('threshold: 2', 'threshold: 1')));
+    const verifier = new PrecomputedVerifier({ [`${d} a`]: { passed: false, signers: ['alice'], reasons: [], indeterminate: true } });
+    const verdict = await evaluatePolicy(syntheticImage(app), policy, { verifier });
+    expect(verdict.decision).toBe('deny');
+    expect(verdict.indeterminate).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import { parseDigest, parseManifest } from '@tollgate/core';
+import { isUnavailableError, parseDigest, parseManifest } from '@tollgate/core';
 import type { TagMove } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable, OciError } from '../http/oci-error.js';
@@ -159,6 +159,10 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
       ...(parents.length > 0 ? { parents } : {}),
     });
   } catch (error) {
+    if (isUnavailableError(error)) {
+      const reason = (error as Error).message.slice(0, 300);
+      return undecided(core, route, reference, manifest.digest, context, [reason]);
+    }
     core.metrics.verdicts.inc({ decision: 'error' });
     core.log.error({ upstream: upstream.name, repository, digest: manifest.digest, err: error }, 'gate evaluation failed; failing closed');
     const reason = error instanceof Error ? error.message.slice(0, 300) : 'gate error';
@@ -168,6 +172,7 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
       reason,
     });
   }
+  if (verdict.indeterminate === true && core.modeFor(upstream) === 'enforce') return undecided(core, route, reference, manifest.digest, context, verdict.reasons);
   core.metrics.verdicts.inc({ decision: verdict.decision });
   // In warn mode a denied manifest is served, so what it references must be servable too (under the +warn revision).
   if (verdict.decision !== 'deny' || core.modeFor(upstream) === 'warn') {
@@ -180,9 +185,22 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
     }
   }
   verdict = { ...verdict, evaluatedAt: Date.now() };
-  await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
+  // Undecided (warn mode serves it) is never stored: the next pull asks again.
+  if (verdict.indeterminate !== true) await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
   core.log.info({ upstream: upstream.name, repository, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule }, 'gate verdict');
   return { verdict, cached: false };
+}
+
+/**
+ * The gate could not read its evidence (an upstream unavailable for the moment): not a policy decision. Audited as
+ * `indeterminate` with the cause, never stored as a verdict, answered 503 so the client retries.
+ */
+async function undecided(core: ProxyCore, route: UpstreamRoute, reference: string, digest: string, context: RequestContext, reasons: string[]): Promise<never> {
+  const { upstream, repository } = route;
+  core.metrics.verdicts.inc({ decision: 'indeterminate' });
+  core.log.warn({ upstream: upstream.name, repository, digest, reasons }, 'gate could not read its evidence; undecided, not cached');
+  await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest, verdict: 'indeterminate', rule: 'unavailable', reasons, policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
+  throw new OciError(503, 'UNAVAILABLE', `tollgate could not read what the policy needs for ${repository}@${digest} from upstream ${upstream.name} right now; try again`, { digest, reasons: reasons.slice(0, 5) });
 }
 
 function contextFields(context: RequestContext): { client?: string; identity?: string } {

@@ -1,4 +1,5 @@
 import type { CelInput } from '@bufbuild/cel';
+import { isUnavailableError } from '../../errors/tollgate-error.js';
 import { toCel } from '../cel/to-cel.js';
 import { evaluateCondition } from '../cel/evaluate-condition.js';
 import type { CompiledAttestation } from '../schema/compiled.js';
@@ -27,13 +28,14 @@ export async function evaluateAttestation(
   const signersByAuthority: string[][] = [];
   const aliases: string[][] = [];
   let vouching = 0;
+  let undecided = 0;
   let conditionError: string | undefined;
   for (const authority of attestation.authorities) {
     let result: AttestationResult;
     try {
       result = await verifier.verifiedAttestations(target, attestation.predicateType, authority);
     } catch (error) {
-      result = { statements: [], reasons: [`verification failed: ${error instanceof Error ? error.message : String(error)}`] };
+      result = { statements: [], reasons: [`verification failed: ${error instanceof Error ? error.message : String(error)}`], ...(isUnavailableError(error) ? { indeterminate: true } : {}) };
     }
     const reasons = Array.isArray(result.reasons) ? [...result.reasons] : [];
     const statements: unknown[] = Array.isArray(result.statements) ? result.statements : [];
@@ -65,6 +67,8 @@ export async function evaluateAttestation(
       if (all) vouchers.add(signer);
     }
     const vouched = vouchers.size > 0;
+    const authorityUndecided = !vouched && result.indeterminate === true;
+    if (authorityUndecided) undecided++;
     if (vouched) {
       vouching++;
       signersByAuthority.push([...vouchers]);
@@ -74,7 +78,10 @@ export async function evaluateAttestation(
       kind: 'authority',
       name: `${name}/${authority.name}`,
       passed: vouched,
-      reason: vouched
+      ...(authorityUndecided ? { indeterminate: true } : {}),
+      reason: authorityUndecided
+        ? `could not be decided for now: the attestations could not all be read${reasons.length ? ` (${reasons.slice(0, 3).join('; ')})` : ''}`
+        : vouched
         ? `a verified ${attestation.predicateType} statement by ${[...vouchers].slice(0, 5).join(', ')} meets every condition`
         : statements.length === 0
           ? `no verified ${attestation.predicateType} attestation${reasons.length ? `: ${reasons.slice(0, 3).join('; ')}` : ''}`
@@ -84,6 +91,8 @@ export async function evaluateAttestation(
   }
   const count = distinctAuthorityCount(signersByAuthority, aliases);
   const passed = conditionError === undefined && count >= attestation.threshold;
+  // A condition that failed on a statement that was read is a decision; only unread evidence leaves it undecided.
+  const indeterminate = !passed && conditionError === undefined && count + undecided >= attestation.threshold;
   const n = attestation.authorities.length;
   findings.push({
     kind: 'attestation',
@@ -94,8 +103,9 @@ export async function evaluateAttestation(
         ? `${attestation.predicateType} on ${describeSubject(target)}: ${conditionError}`
         : `${count} of ${n} authorit${n === 1 ? 'y' : 'ies'} vouch for ${attestation.predicateType} on ${describeSubject(target)} with distinct signers${
             vouching > count ? ` (${vouching} vouch, but some only through a signer already counted)` : ''
-          }; ${attestation.threshold} required`,
+          }; ${attestation.threshold} required${indeterminate ? ` (${undecided} could not be read for now: retry)` : ''}`,
     digest: target.digest,
+    ...(indeterminate ? { indeterminate } : {}),
   });
   return findings;
 }

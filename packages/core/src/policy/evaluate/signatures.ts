@@ -1,3 +1,4 @@
+import { isUnavailableError } from '../../errors/tollgate-error.js';
 import type { Authority } from '../schema/types.js';
 import { distinctAuthorityCount } from './threshold.js';
 import type { AuthorityResult, AuthorityVerifier, Finding, PolicyImage } from './types.js';
@@ -20,12 +21,13 @@ export async function evaluateSignatures(
   const findings: Finding[] = [];
   const signers: string[][] = [];
   const aliases: string[][] = [];
+  let undecided = 0;
   const results = await Promise.all(
     authorities.map(async (authority): Promise<AuthorityResult> => {
       try {
         return await verifier.verifySignatures(target, authority);
       } catch (error) {
-        return { passed: false, signers: [], reasons: [`verification failed: ${error instanceof Error ? error.message : String(error)}`] };
+        return { passed: false, signers: [], reasons: [`verification failed: ${error instanceof Error ? error.message : String(error)}`], ...(isUnavailableError(error) ? { indeterminate: true } : {}) };
       }
     }),
   );
@@ -44,18 +46,23 @@ export async function evaluateSignatures(
         : result.reasons.length > 0
           ? result.reasons.slice(0, 5).join('; ')
           : `no valid ${authority.kind} signature`;
-    findings.push({ kind: 'authority', name: `${prefix}/${authority.name}`, passed, reason, digest: target.digest });
+    const indeterminate = !passed && result.indeterminate === true;
+    if (indeterminate) undecided++;
+    findings.push({ kind: 'authority', name: `${prefix}/${authority.name}`, passed, reason: indeterminate ? `could not be decided for now: ${reason}` : reason, digest: target.digest, ...(indeterminate ? { indeterminate } : {}) });
   });
   const count = distinctAuthorityCount(signers, aliases);
   const passed = count >= threshold;
+  // Authorities that could not be read might each have added a signer: the threshold is undecided, not failed.
+  const indeterminate = !passed && count + undecided >= threshold;
   findings.push({
     kind: 'signatures',
     name: `${prefix}`,
     passed,
     reason: `${count} of ${authorities.length} authorit${authorities.length === 1 ? 'y' : 'ies'} verified with distinct signers${
       signers.length > count ? ` (${signers.length} passed, but some only through a signer already counted)` : ''
-    } on ${describeSubject(target)}; ${threshold} required`,
+    } on ${describeSubject(target)}; ${threshold} required${indeterminate ? ` (${undecided} could not be read for now: retry)` : ''}`,
     digest: target.digest,
+    ...(indeterminate ? { indeterminate } : {}),
   });
   return findings;
 }

@@ -62,6 +62,11 @@ export interface AuthorityResult {
   aliases?: string[][];
   /** Why signatures failed, one line each. */
   reasons: string[];
+  /**
+   * Not passed because the signatures could not all be read (the registry was unavailable: network, 429, 5xx), so
+   * nothing was decided about them. Makes the finding indeterminate, never a pass.
+   */
+  indeterminate?: boolean;
 }
 
 /** One verified attestation statement and the signer whose signature carries it (an id as in AuthorityResult). */
@@ -78,6 +83,8 @@ export interface AttestationResult {
   aliases?: string[][];
   /** Why attestations failed, one line each. */
   reasons: string[];
+  /** As in AuthorityResult: some attestations could not be read for now. */
+  indeterminate?: boolean;
 }
 
 /** Signature and attestation verification, provided by the caller (the sigstore/notation modules, or a cache). */
@@ -101,6 +108,11 @@ export interface Finding {
   reason: string;
   /** The manifest digest the finding is about, where that is not simply the pulled image. */
   digest?: string;
+  /**
+   * A failed finding that might have passed had its evidence been readable (a registry unavailable for the
+   * moment). A verdict whose every failed requirement is indeterminate is itself indeterminate.
+   */
+  indeterminate?: boolean;
 }
 
 export interface PolicyVerdict {
@@ -117,4 +129,10 @@ export interface PolicyVerdict {
   /** One line that sums up the verdict. */
   summary: string;
   findings: Finding[];
+  /**
+   * The decision is not allow only because evidence could not be read for now (every failed requirement is
+   * indeterminate): retry later. The decision is still `deny` (or `warn`), so a caller that ignores this fails
+   * closed; the proxy answers 503 and caches nothing, the CLI exits 2.
+   */
+  indeterminate?: boolean;
 }

@@ -84,30 +84,34 @@ export function createSignatureVerifier(options: SignatureVerifierOptions): Auth
       }
       const trust = cosignTrust(authority, trustedRoot, base);
       if ('unavailable' in trust) return { passed: false, signers: [], reasons: [trust.unavailable] };
-      const result = await verifyImageSignatures(image.digest, image.reference, await fetched(image).signatures, trust.trust, verifyOptions(image, trust.options));
-      return outcome(result, authority);
+      const signatures = await fetched(image).signatures;
+      const result = await verifyImageSignatures(image.digest, image.reference, signatures, trust.trust, verifyOptions(image, trust.options));
+      return outcome(result, authority, signatures.unavailable === true);
     },
 
     async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<AttestationResult> {
       if (authority.kind === 'notation') return { statements: [], reasons: ['a notation authority verifies image signatures, not attestations; use a key or keyless authority'] };
       const trust = cosignTrust(authority, trustedRoot, base);
       if ('unavailable' in trust) return { statements: [], reasons: [trust.unavailable] };
-      const result = await verifyImageAttestations(image.digest, image.reference, await fetched(image).signatures, trust.trust, { ...verifyOptions(image, trust.options), predicateType });
+      const signatures = await fetched(image).signatures;
+      const result = await verifyImageAttestations(image.digest, image.reference, signatures, trust.trust, { ...verifyOptions(image, trust.options), predicateType });
       const statements: VerifiedStatement[] = [];
       for (const examined of result.examined) {
         if (!examined.ok || examined.statement === undefined) continue;
         const signer = creditedSigner(examined.signer, authority);
         if (signer !== undefined) statements.push({ statement: examined.statement, signer });
       }
-      return { statements, reasons: statements.length > 0 ? [] : failureReasons(result) };
+      // Statements that did verify are real evidence; what could not be read may still hold more (conditions, signers).
+      return { statements, reasons: statements.length > 0 ? [] : failureReasons(result), ...(signatures.unavailable === true ? { indeterminate: true } : {}) };
     },
   };
 }
 
-function outcome(result: ImageVerificationResult, authority: Authority): AuthorityResult {
+/** `unavailable`: some of the attached signatures could not be read for now, so a failure decides nothing. */
+function outcome(result: ImageVerificationResult, authority: Authority, unavailable: boolean): AuthorityResult {
   const signers = [...new Set(result.examined.filter((e) => e.ok).map((e) => creditedSigner(e.signer, authority)).filter((s): s is string => s !== undefined))];
   if (result.ok && signers.length > 0) return { passed: true, signers, reasons: [] };
-  return { passed: false, signers: [], reasons: failureReasons(result) };
+  return { passed: false, signers: [], reasons: failureReasons(result), ...(unavailable ? { indeterminate: true } : {}) };
 }
 
 /** One line per problem: the fetch's own, then each examined signature's, at most five. */
