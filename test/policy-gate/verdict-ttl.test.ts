@@ -61,8 +61,13 @@ async function unsignedImage(): Promise<{ repo: string; image: BuiltImage; sign:
   return { repo, image, sign };
 }
 
+/** Each proxy's clock runs with real time plus an offset a test moves forward instead of waiting. */
+const offsets = new WeakMap<RunningProxy, { ms: number }>();
+
 async function proxyWith(cache: Record<string, unknown>): Promise<RunningProxy> {
-  const proxy = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }], cache });
+  const offset = { ms: 0 };
+  const proxy = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }], cache, clock: () => Date.now() + offset.ms });
+  offsets.set(proxy, offset);
   proxies.push(proxy);
   return proxy;
 }
@@ -121,7 +126,7 @@ describe('verdict lifetimes', () => {
     try {
       expect((await manifest(proxy, repo)).status).toBe(200);
       // The allow was reached two hours ago: past the TTL, the digest is evaluated again, and cannot be decided.
-      await expire(proxy, repo, image.descriptor.digest);
+      expire(proxy);
       expect((await manifest(proxy, repo)).status).toBe(503);
       const blob = await fetchAll(`${proxy.url}/v2/${repo}/blobs/${layer.digest}`);
       expect(blob.status).toBe(503);
@@ -132,12 +137,9 @@ describe('verdict lifetimes', () => {
     expect((await manifest(proxy, repo)).status).toBe(200);
   });
 
-  /** Back-dates the stored verdict of `digest` past any TTL, as if it had been reached two hours ago. */
-  async function expire(proxy: RunningProxy, repo: string, digest: string): Promise<void> {
-    const { core } = proxy.proxy;
-    const revision = core.revisionFor(core.upstreams[0]!);
-    const stored = (await core.meta.getVerdict(revision, 'up', repo, digest))!;
-    await core.meta.putVerdict(revision, 'up', repo, digest, { ...stored, evaluatedAt: Date.now() - 2 * 3600 * 1000 });
+  /** Moves the proxy's clock two hours on: every verdict it stored is past a one-hour TTL. */
+  function expire(proxy: RunningProxy): void {
+    offsets.get(proxy)!.ms += 2 * 3600 * 1000;
   }
   const blob = (proxy: RunningProxy, repo: string, digest: string) => fetchAll(`${proxy.url}/v2/${repo}/blobs/${digest}`);
 
@@ -157,7 +159,7 @@ describe('verdict lifetimes', () => {
       const sig = await client.getManifest(repo, tag);
       await client.deleteManifest(repo, sig.digest);
     }
-    await expire(proxy, repo, image.descriptor.digest);
+    expire(proxy);
     const refused = await blob(proxy, repo, layer.digest);
     expect(refused.status).toBe(404);
     expect(JSON.parse(refused.body.toString()).errors[0].detail.reason).toMatch(/is now denied/);
@@ -181,7 +183,7 @@ describe('verdict lifetimes', () => {
     expect((await manifest(proxy, repo)).status).toBe(200);
     const layer = image.layers[0]!;
     expect((await blob(proxy, repo, layer.digest)).status).toBe(200);
-    await expire(proxy, repo, image.descriptor.digest);
+    expire(proxy);
     faults.arm('500', signatureLookups(repo), 1000);
     try {
       const refused = await blob(proxy, repo, layer.digest);
@@ -195,7 +197,7 @@ describe('verdict lifetimes', () => {
     const { core } = proxy.proxy;
     const verdict = await core.meta.getVerdict(core.revisionFor(core.upstreams[0]!), 'up', repo, image.descriptor.digest);
     expect(verdict?.decision).toBe('allow');
-    expect(Date.now() - verdict!.evaluatedAt!).toBeLessThan(3600 * 1000);
+    expect(proxy.proxy.core.now() - verdict!.evaluatedAt!).toBeLessThan(3600 * 1000);
   });
 
   it('concurrent cold pulls of one manifest share one gate evaluation (and its upstream signature reads)', async () => {

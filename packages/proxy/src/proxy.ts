@@ -25,6 +25,8 @@ export interface CreateProxyOptions {
   logger?: Logger;
   /** Environment for credentials.passwordEnv; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Milliseconds since the epoch, for verdict and tag lifetimes; default Date.now (tests pass their own). */
+  clock?: () => number;
 }
 
 export interface Proxy {
@@ -69,7 +71,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     await meta.close();
     throw error;
   }
-  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit);
+  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit, options.clock ?? Date.now);
   const state = { closing: false };
   const app = buildApp(core, logger, state);
   let closed: Promise<void> | undefined;

@@ -33,6 +33,8 @@ export class ProxyCore {
     readonly log: Logger,
     readonly auth: ClientAuth,
     readonly audit: AuditLog,
+    /** Milliseconds since the epoch: verdict and tag lifetimes, listing and health times. */
+    readonly now: () => number = Date.now,
   ) {
     for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
   }
@@ -94,7 +96,7 @@ export class ProxyCore {
   async listing<T>(upstream: Upstream, kind: ListingKind, repository: string, query: string, work: () => Promise<T>): Promise<{ value: T; stale: boolean }> {
     try {
       const value = await this.upstreamCall(upstream, kind, work);
-      await this.meta.putListing(kind, upstream.name, repository, query, { value, at: Date.now() });
+      await this.meta.putListing(kind, upstream.name, repository, query, { value, at: this.now() });
       return { value, stale: false };
     } catch (error) {
       if (!isUpstreamUnavailable(error)) throw error;
@@ -112,7 +114,7 @@ export class ProxyCore {
     this.metrics.upstreamUp.set({ upstream: upstream.name }, ok ? 1 : 0);
     if (!ok) this.log.warn({ upstream: upstream.name, error }, 'upstream unavailable');
     else this.log.info({ upstream: upstream.name }, 'upstream available');
-    void this.meta.putHealth(upstream.name, { ok, at: Date.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
+    void this.meta.putHealth(upstream.name, { ok, at: this.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
   }
 
   upstreamHealth(): Record<string, boolean | undefined> {

@@ -57,7 +57,7 @@ interface TagResolution {
 async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promise<TagResolution> {
   const { upstream, repository } = route;
   const entry = await core.meta.getTag(upstream.name, repository, tag);
-  const now = Date.now();
+  const now = core.now();
   if (entry !== undefined && now - entry.resolvedAt < core.config.cache.tagTtlSeconds * 1000) {
     const cached = await core.meta.getManifest(upstream.name, repository, entry.digest);
     if (cached !== undefined) {
@@ -121,8 +121,8 @@ export function verdictVerifies(verdict: Verdict): boolean {
 export function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
   if (verdict.evaluatedAt === undefined) return false;
   const { verdictTtlSeconds, denyTtlSeconds } = core.config.cache;
-  if (verdict.decision === 'deny') return denyTtlSeconds > 0 && Date.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
-  return verdictTtlSeconds === 0 || Date.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
+  if (verdict.decision === 'deny') return denyTtlSeconds > 0 && core.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
+  return verdictTtlSeconds === 0 || core.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
 }
 
 /**
@@ -184,7 +184,7 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
       await core.meta.addParent(revision, upstream.name, repository, parsed.index.manifests.map((d) => d.digest), manifest.digest);
     }
   }
-  verdict = { ...verdict, evaluatedAt: Date.now() };
+  verdict = { ...verdict, evaluatedAt: core.now() };
   // Undecided (warn mode serves it) is never stored: the next pull asks again.
   if (verdict.indeterminate !== true) await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
   core.log.info({ upstream: upstream.name, repository, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule }, 'gate verdict');
@@ -248,7 +248,7 @@ export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, ref
       await core.meta.putTag(upstream.name, repository, reference, {
         digest: manifest.digest,
         mediaType: manifest.mediaType,
-        resolvedAt: resolution.fresh || previous === undefined ? Date.now() : previous.resolvedAt,
+        resolvedAt: resolution.fresh || previous === undefined ? core.now() : previous.resolvedAt,
         ...(accepted !== undefined ? { accepted } : {}),
       });
     }
