@@ -1,3 +1,4 @@
+import { isUnavailableError } from '@tollgate/core';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ClientAuth } from '../auth/client-auth.js';
@@ -83,7 +84,8 @@ export class ProxyCore {
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'error';
       this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: code });
-      if (code === 'NETWORK_ERROR' || code === 'TOO_MANY_REQUESTS' || code === 'REGISTRY_ERROR') this.setHealth(upstream, false, (error as Error).message);
+      // Down means unreachable, rate limiting or failing (5xx): a 400, 405 or 501 is an answer, not an outage.
+      if (isUnavailableError(error)) this.setHealth(upstream, false, (error as Error).message);
       throw error;
     }
   }
