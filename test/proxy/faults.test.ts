@@ -125,6 +125,17 @@ describe('manifest faults', () => {
     });
   }
 
+  it('a 400 from the upstream is its answer, not an outage: no stale answer, the upstream stays up', async () => {
+    const { repo } = await fresh([1024]);
+    expect((await getManifest(repo, 'v1')).status).toBe(200);
+    faults.arm('400', (r) => r.path.includes(`/${repo}/tags/list`));
+    const refused = await fetchAll(`${proxy.url}/v2/${repo}/tags/list`);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.headers.get('warning')).toBeNull();
+    const ready = JSON.parse((await fetchAll(`${proxy.url}/readyz`)).body.toString());
+    expect(ready.upstreams.up).toBe(true);
+  });
+
   it('records a tag mutation with the old and new digests', async () => {
     const { repo, image } = await fresh([1024]);
     expect((await getManifest(repo, 'v1')).status).toBe(200);

@@ -14,6 +14,7 @@ export type Fault =
   | 'reset' // sends half the body, then destroys the socket
   | 'drip' // sends one byte, then nothing more until the client gives up
   | 'stall' // sends half the body, emits 'stalled', then holds the connection open
+  | '400' // an answer, not an outage: {"errors":[{"code":"UNSUPPORTED"}]}
   | '429'
   | '500'
   | 'refuse' // destroys the socket before any response
@@ -83,8 +84,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
-    if (fault === '429' || fault === '500') {
-      const code = fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
+    if (fault === '400' || fault === '429' || fault === '500') {
+      const code = fault === '400' ? 'UNSUPPORTED' : fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
       res.writeHead(Number(fault), { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ code, message: 'injected by the fault proxy' }] }));
       return;
