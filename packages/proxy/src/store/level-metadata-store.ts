@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -131,6 +131,42 @@ export class LevelMetadataStore implements MetadataStore {
     for await (const [k, v] of part.iterator()) if ((v as unknown as TagEntry).resolvedAt < before) stale.push(k);
     await part.batch(stale.map((k) => ({ type: 'del' as const, key: k })));
     return stale.length;
+  }
+
+  async markRevisionLive(revision: string, until: number): Promise<void> {
+    await this.part('revision').put(revision, { until });
+  }
+
+  async liveRevisions(now: number): Promise<Set<string>> {
+    const live = new Set<string>();
+    const expired: string[] = [];
+    for await (const [k, v] of this.part('revision').iterator()) {
+      if (typeof v.until === 'number' && v.until > now) live.add(k);
+      else expired.push(k);
+    }
+    await this.part('revision').batch(expired.map((key) => ({ type: 'del' as const, key })));
+    return live;
+  }
+
+  async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    for (const table of REVISION_TABLES) {
+      const part = this.part(table);
+      let stale: string[] = [];
+      for await (const k of part.keys()) {
+        const revision = revisionOfKey(k);
+        if (revision !== undefined && keep.has(revision)) continue;
+        stale.push(k);
+        if (stale.length >= 1000) {
+          await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
+          removed += stale.length;
+          stale = [];
+        }
+      }
+      await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
+      removed += stale.length;
+    }
+    return removed;
   }
 
   async close(): Promise<void> {
