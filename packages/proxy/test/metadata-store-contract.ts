@@ -140,6 +140,22 @@ export function metadataStoreContract(open: () => Promise<MetadataStore>): void 
     }
   });
 
+  it('trims the audit trail to a bound, oldest first', async () => {
+    const store = await open();
+    try {
+      for (let i = 0; i < 30; i++) await store.audit({ type: 'access', reasons: [`event ${i}`] });
+      await store.trimAudit(10);
+      const left = await store.listAudit(100);
+      // Redis trims approximately (whole stream nodes): never below the bound, never keeping a newer event out.
+      expect(left.length).toBeGreaterThanOrEqual(10);
+      expect(left.length).toBeLessThanOrEqual(30);
+      expect(left.slice(0, 10).map((e) => e.reasons?.[0])).toEqual(Array.from({ length: 10 }, (_, i) => `event ${29 - i}`));
+      if (store.kind === 'level') expect(left).toHaveLength(10);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('survives reopening: what was written is still there', async () => {
     const store = await open();
     await store.putTag('hub', 'persist', 'v1', { digest: d('7'), mediaType: 'm', resolvedAt: 1 });

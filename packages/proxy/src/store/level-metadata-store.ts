@@ -148,6 +148,24 @@ export class LevelMetadataStore implements MetadataStore {
     return live;
   }
 
+  async trimAudit(maxEvents: number): Promise<number> {
+    const part = this.part('audit');
+    let seen = 0;
+    let stale: string[] = [];
+    let removed = 0;
+    for await (const k of part.keys({ reverse: true })) {
+      if (++seen <= maxEvents) continue;
+      stale.push(k);
+      if (stale.length >= 1000) {
+        await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
+        removed += stale.length;
+        stale = [];
+      }
+    }
+    await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
+    return removed + stale.length;
+  }
+
   async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {
     let removed = 0;
     for (const table of REVISION_TABLES) {

@@ -89,6 +89,8 @@ export interface MetadataStore {
    * root or mode that is no longer in force); returns how many records went. Without it they grow forever.
    */
   pruneRevisions(keep: ReadonlySet<string>): Promise<number>;
+  /** Drops the oldest audit events beyond `maxEvents` (Redis trims approximately); returns how many went, if known. */
+  trimAudit(maxEvents: number): Promise<number>;
   /**
    * Says that a proxy serves under `revision` until `until` (ms since the epoch): each proxy sharing the store
    * renews its own, so pruning keeps what any of them still uses.
@@ -101,6 +103,9 @@ export interface MetadataStore {
 
 /** Keys of composite records: JSON arrays, so no component can forge a separator. */
 export const metaKey = (...parts: string[]): string => JSON.stringify(parts);
+
+/** The audit trail keeps at most about this many events, in every store. */
+export const AUDIT_MAX_EVENTS = 1_000_000;
 
 /** The records kept per gate revision (their keys start with the revision). */
 export const REVISION_TABLES = ['verdict', 'admission', 'parent'] as const;

@@ -1,14 +1,12 @@
 import { Redis } from 'ioredis';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
 const MAX_VALUE_BYTES = 8 * 1024 * 1024;
 /** Audit stream entries read per round trip. */
 const AUDIT_PAGE = 500;
-/** The audit stream is trimmed (approximately) to this many events. */
-const AUDIT_MAX_EVENTS = 1_000_000;
 
 function parse<T>(text: string | null): T | undefined {
   if (text === null) return undefined;
@@ -211,6 +209,10 @@ export class RedisMetadataStore implements MetadataStore {
     }
     if (expired.length > 0) await this.redis.hdel('tollgate:revisions', ...expired);
     return live;
+  }
+
+  async trimAudit(maxEvents: number): Promise<number> {
+    return this.redis.xtrim('tollgate:audit', 'MAXLEN', '~', maxEvents);
   }
 
   async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {

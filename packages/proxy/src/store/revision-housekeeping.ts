@@ -1,4 +1,5 @@
 import type { ProxyCore } from '../serve/proxy-core.js';
+import { AUDIT_MAX_EVENTS } from './metadata-store.js';
 
 /** How long a proxy's mark on its revisions lasts; renewed every RENEW_EVERY_MS, so a stopped proxy's lapses. */
 export const REVISION_MARK_MS = 25 * 3600 * 1000;
@@ -24,10 +25,11 @@ export async function pruneStaleRevisions(core: ProxyCore): Promise<number> {
 
 /** Runs pruneStaleRevisions now and every hour, tracked so shutdown waits for it; returns the stop function. */
 export function scheduleRevisionHousekeeping(core: ProxyCore): () => void {
-  const run = () =>
-    core.track(
-      pruneStaleRevisions(core).catch((error: unknown) => core.log.warn({ err: error }, 'pruning old gate revisions failed; will try again')),
-    );
+  const run = () => {
+    core.track(pruneStaleRevisions(core).catch((error: unknown) => core.log.warn({ err: error }, 'pruning old gate revisions failed; will try again')));
+    // Redis trims on every append; level's table is trimmed here, to the same bound.
+    core.track(core.meta.trimAudit(AUDIT_MAX_EVENTS).catch((error: unknown) => core.log.warn({ err: error }, 'trimming the audit trail failed; will try again')));
+  };
   run();
   const timer = setInterval(run, RENEW_EVERY_MS);
   timer.unref();
