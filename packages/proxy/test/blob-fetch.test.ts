@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobFetch } from '../src/fetch/blob-fetch.js';
+import { HashWorker } from '../src/fetch/hash-worker.js';
 import type { TempFile } from '../src/fetch/temp-file.js';
 import { BlobStore } from '../src/store/blob-store.js';
 
@@ -309,3 +310,63 @@ describe('BlobFetch', () => {
     expect((await readFile(store.path(digest))).equals(blob)).toBe(true);
   });
 });
+
+describe('the hashing thread', () => {
+  it('digests what it is given, in order, across batch boundaries and for several downloads at once', async () => {
+    const worker = new HashWorker();
+    try {
+      const blobs = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(1), randomBytes(0), randomBytes(1024 * 1024)];
+      const hashers = blobs.map(() => worker.begin('sha256', () => undefined));
+      // Interleaved, in uneven pieces: some smaller than a batch, some larger.
+      for (let offset = 0, step = 1; blobs.some((b) => offset < b.length); offset += step, step = (step * 7 + 65_537) % (1536 * 1024)) {
+        blobs.forEach((blob, i) => hashers[i]!.update(blob.subarray(offset, offset + step)));
+      }
+      const digests = await Promise.all(hashers.map((h) => h.digest()));
+      expect(digests.map((d) => `sha256:${d}`)).toEqual(blobs.map(sha));
+      expect(hashers.every((h) => h.backlog === 0)).toBe(true);
+      const sha512 = worker.begin('sha512', () => undefined);
+      sha512.update(blobs[0]!);
+      expect(await sha512.digest()).toBe(createHash('sha512').update(blobs[0]!).digest('hex'));
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('a download whose hashing thread stops fails closed: its readers are cut and nothing is kept', async () => {
+    const worker = new HashWorker();
+    const blob = randomBytes(2 * 1024 * 1024);
+    const digest = sha(blob);
+    const upstream = new PassThrough();
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), createHasher: (algorithm, _size, progress) => worker.begin(algorithm, progress) });
+    const reader = fetch.createReader();
+    const flow = received(reader, 1024 * 1024);
+    const got = collect(reader);
+    upstream.write(blob.subarray(0, 1024 * 1024));
+    await flow.reached;
+    await worker.terminate();
+    upstream.end(blob.subarray(1024 * 1024));
+    await expect(fetch.done).rejects.toThrow(/hashing thread stopped/);
+    const result = await got;
+    expect(result.error).toBeDefined();
+    expect(result.bytes.length).toBeLessThan(blob.length);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    expect(store.hasSync(digest)).toBe(false);
+    await worker.terminate();
+  });
+
+  it('a hashing thread that stops fails the hashes in progress (the download fails closed), and a new one takes over', async () => {
+    const worker = new HashWorker();
+    try {
+      const hasher = worker.begin('sha256', () => undefined);
+      hasher.update(randomBytes(2 * 1024 * 1024));
+      await worker.terminate();
+      await expect(hasher.digest()).rejects.toThrow(/hashing thread stopped/);
+      const next = worker.begin('sha256', () => undefined);
+      next.update(Buffer.from('abc'));
+      expect(`sha256:${await next.digest()}`).toBe(sha(Buffer.from('abc')));
+    } finally {
+      await worker.terminate();
+    }
+  });
+});
+

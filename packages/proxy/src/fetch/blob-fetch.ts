@@ -1,7 +1,7 @@
-import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
+import { createBlobHasher, type BlobHasher } from './blob-hasher.js';
 import { ByteWindow } from './byte-window.js';
 import { openTempFile, TempFileWriter, type TempFile } from './temp-file.js';
 
@@ -30,6 +30,8 @@ export interface BlobFetchOptions {
   onBytes?: (n: number) => void;
   /** Creates the temp file (default: `open(tempPath, 'wx', 0o600)`). */
   openTempFile?: (path: string) => Promise<TempFile>;
+  /** Starts the digest of the bytes (default: on the shared hashing thread, see blob-hasher.ts). */
+  createHasher?: typeof createBlobHasher;
 }
 
 /**
@@ -106,6 +108,7 @@ export class BlobFetch {
     const { digest, size, tempPath } = this.options;
     const algorithm = parseDigest(digest).algorithm;
     let upstream: Readable | undefined;
+    let hasher: BlobHasher | undefined;
     try {
       const file = await (this.options.openTempFile ?? openTempFile)(tempPath);
       this.writer = new TempFileWriter(file, {
@@ -121,13 +124,13 @@ export class BlobFetch {
       upstream = await this.options.open(this.controller.signal);
       this.state = 'streaming';
       readyResolve();
-      const hash = createHash(algorithm);
-      await this.receive(upstream, (chunk) => hash.update(chunk));
+      hasher = (this.options.createHasher ?? createBlobHasher)(algorithm, size, () => this.onWritten?.());
+      await this.receive(upstream, hasher);
       if (this.writer.error !== undefined) throw this.writer.error;
       if (this.received !== size) {
         throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent ${this.received} bytes, not the ${size} its descriptor declares; the blob is truncated`);
       }
-      const actual = `${algorithm}:${hash.digest('hex')}`;
+      const actual = `${algorithm}:${await hasher.digest()}`;
       if (actual !== digest) {
         throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
       }
@@ -143,6 +146,7 @@ export class BlobFetch {
       this.window.clear();
       readyReject(failure);
       upstream?.destroy();
+      hasher?.dispose();
       this.notify();
       await this.writer?.abandon();
       await unlink(tempPath).catch(() => undefined);
@@ -155,7 +159,7 @@ export class BlobFetch {
    * temp file. Reading pauses while the disk is MAX_PENDING behind, and stops at the first byte past the declared
    * size, a disk failure or an upstream error.
    */
-  private receive(upstream: Readable, hash: (chunk: Buffer) => void): Promise<void> {
+  private receive(upstream: Readable, hasher: BlobHasher): Promise<void> {
     const { digest, size } = this.options;
     const writer = this.writer!;
     return new Promise<void>((resolve, reject) => {
@@ -181,12 +185,12 @@ export class BlobFetch {
           finish(writer.error);
           return;
         }
-        hash(chunk);
+        hasher.update(chunk);
         this.received += chunk.length;
         this.window.push(chunk);
         writer.append(chunk);
         this.notifySoon();
-        if (!paused && writer.backlog >= MAX_PENDING) {
+        if (!paused && (writer.backlog >= MAX_PENDING || hasher.backlog >= MAX_PENDING)) {
           paused = true;
           upstream.pause();
         }
@@ -194,9 +198,9 @@ export class BlobFetch {
       const onEnd = () => finish();
       const onError = (error: Error) => finish(writer.error ?? error);
       const onClose = () => finish(writer.error ?? new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream connection closed before the body ended`));
-      // Reading resumes once the disk has caught up halfway (checked as each batch is written).
+      // Reading resumes once the disk and the hash have caught up halfway (checked as each batch is done).
       this.onWritten = () => {
-        if (paused && writer.backlog < MAX_PENDING / 2) {
+        if (paused && writer.backlog < MAX_PENDING / 2 && hasher.backlog < MAX_PENDING / 2) {
           paused = false;
           upstream.resume();
         }
@@ -210,7 +214,7 @@ export class BlobFetch {
     });
   }
 
-  /** Set while `receive` runs: resumes the upstream once the disk caught up. */
+  /** Set while `receive` runs: resumes the upstream once the disk and the hash caught up. */
   private onWritten: (() => void) | undefined;
 
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
