@@ -151,38 +151,17 @@ export class LevelMetadataStore implements MetadataStore {
   async trimAudit(maxEvents: number): Promise<number> {
     const part = this.part('audit');
     let seen = 0;
-    let stale: string[] = [];
-    let removed = 0;
-    for await (const k of part.keys({ reverse: true })) {
-      if (++seen <= maxEvents) continue;
-      stale.push(k);
-      if (stale.length >= 1000) {
-        await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
-        removed += stale.length;
-        stale = [];
-      }
-    }
-    await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
-    return removed + stale.length;
+    return deleteWhere(part, part.keys({ reverse: true }), () => ++seen > maxEvents);
   }
 
   async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {
     let removed = 0;
     for (const table of REVISION_TABLES) {
       const part = this.part(table);
-      let stale: string[] = [];
-      for await (const k of part.keys()) {
+      removed += await deleteWhere(part, part.keys(), (k) => {
         const revision = revisionOfKey(k);
-        if (revision !== undefined && keep.has(revision)) continue;
-        stale.push(k);
-        if (stale.length >= 1000) {
-          await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
-          removed += stale.length;
-          stale = [];
-        }
-      }
-      await part.batch(stale.map((key) => ({ type: 'del' as const, key })));
-      removed += stale.length;
+        return revision === undefined || !keep.has(revision);
+      });
     }
     return removed;
   }
@@ -190,4 +169,22 @@ export class LevelMetadataStore implements MetadataStore {
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Deletes, in batches, the keys `stale` picks as `keys` goes by; returns how many. */
+async function deleteWhere(part: { batch(ops: { type: 'del'; key: string }[]): Promise<void> }, keys: AsyncIterable<string>, stale: (key: string) => boolean): Promise<number> {
+  let batch: string[] = [];
+  let removed = 0;
+  const flush = async () => {
+    await part.batch(batch.map((key) => ({ type: 'del' as const, key })));
+    removed += batch.length;
+    batch = [];
+  };
+  for await (const key of keys) {
+    if (!stale(key)) continue;
+    batch.push(key);
+    if (batch.length >= 1000) await flush();
+  }
+  await flush();
+  return removed;
 }
