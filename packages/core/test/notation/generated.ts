@@ -21,7 +21,7 @@ function pem(cert: X509Certificate): Buffer {
 function generate(): Map<string, Buffer> {
   const rootKey = rsaKey();
   const root = makeCert({ cn: 'Generated Notation Test Root', key: rootKey, ca: true, pathLen: 1, org: NOTARY, notBefore: new Date('2020-09-09T07:00:00Z'), notAfter: new Date('2122-09-05T20:38:45Z') });
-  const leafKey = rsaKey();
+  const leafKey = rsaKey(3072); // PS384 signatures of notation-go's length
   const leaf = makeCert({
     cn: 'Generated Notation Signer',
     key: leafKey,
@@ -31,7 +31,7 @@ function generate(): Map<string, Buffer> {
     notBefore: new Date('2020-10-09T07:00:00Z'),
     notAfter: new Date('2122-08-06T20:38:45Z'),
   });
-  const envelope = (prot: Record<string, unknown>) => signEnvelope({ key: leafKey, alg: 'PS256', chain: [leaf, root], target: DOCKER_TARGET, protected: prot });
+  const envelope = (prot: Record<string, unknown>) => signEnvelope({ key: leafKey, alg: 'PS384', chain: [leaf, root], target: DOCKER_TARGET, protected: prot });
   const withExpiry = (expiry: string, signingTime: string) =>
     envelope({ crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.expiry'], 'io.cncf.notary.expiry': expiry, 'io.cncf.notary.signingTime': signingTime });
 
@@ -81,7 +81,7 @@ function generate(): Map<string, Buffer> {
 
 let files: Map<string, Buffer> | undefined;
 
-/** Made on first use (seven RSA keys), once per test file. */
+/** Made on first use (seven RSA keys, one of 3072 bits), once per test file. */
 export const generated: NotationFixtures = fixtureSet('generated', {}, 'Generated Test TSA', (name) => {
   files ??= generate();
   const bytes = files.get(name);
