@@ -19,7 +19,7 @@ declare module 'vitest' {
 
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 /** ../shared beside the clone; TOLLGATE_SHARED_DIR points elsewhere (or at a missing directory, to see the skips). */
-export const SHARED_DIR = resolve(process.env.TOLLGATE_SHARED_DIR ?? join(REPO_ROOT, '..', 'shared'));
+export const SHARED_DIR = resolve(process.env.TOLLGATE_SHARED_DIR || join(REPO_ROOT, '..', 'shared'));
 
 /** Every part of ../shared a test reads. shared-data.test.ts asserts each is there whenever ../shared is. */
 export const SHARED_PARTS = [
