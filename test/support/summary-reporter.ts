@@ -3,7 +3,9 @@ import type { Reporter, TestCase, TestModule } from 'vitest/node';
 /** Why a skipped test did not run: the reason set with the skip (needsShared), the note given to ctx.skip, or none. */
 function skipReason(test: TestCase): string {
   const result = test.result();
-  return test.meta().skipReason ?? (result.state === 'skipped' ? result.note : undefined) ?? 'no reason given';
+  const given = test.meta().skipReason ?? (result.state === 'skipped' ? result.note : undefined);
+  if (given !== undefined) return given;
+  return test.module.state() === 'failed' ? 'not run: a hook of their file failed (counted as a failure)' : 'no reason given';
 }
 
 /**
