@@ -146,9 +146,9 @@ export function metadataStoreContract(open: () => Promise<MetadataStore>): void 
       for (let i = 0; i < 30; i++) await store.audit({ type: 'access', reasons: [`event ${i}`] });
       await store.trimAudit(10);
       const left = await store.listAudit(100);
-      // Redis trims approximately (whole stream nodes): never below the bound, never keeping a newer event out.
+      // Redis trims approximately (whole stream nodes, and its stream is shared by this file's tests): never below
+      // the bound, and never a newer event dropped while an older one stays.
       expect(left.length).toBeGreaterThanOrEqual(10);
-      expect(left.length).toBeLessThanOrEqual(30);
       expect(left.slice(0, 10).map((e) => e.reasons?.[0])).toEqual(Array.from({ length: 10 }, (_, i) => `event ${29 - i}`));
       if (store.kind === 'level') expect(left).toHaveLength(10);
     } finally {
