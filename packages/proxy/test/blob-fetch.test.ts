@@ -181,6 +181,24 @@ describe('BlobFetch', () => {
     expect((await readFile(store.path(sha(blob)))).equals(blob)).toBe(true);
   });
 
+  it('an upstream stream that failed or closed before it was read fails the download instead of hanging it', async () => {
+    const blob = randomBytes(100);
+    const digest = sha(blob);
+    const failed = new PassThrough();
+    failed.on('error', () => undefined);
+    failed.destroy(new Error('connection reset before the body'));
+    const closed = new PassThrough();
+    closed.destroy();
+    for (const [stream, message] of [[failed, /reset before the body/], [closed, /closed before it was read/]] as const) {
+      await new Promise((resolve) => setImmediate(resolve));
+      const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => stream, commit: (t) => store.commit(t, digest) });
+      const got = collect(fetch.createReader());
+      await expect(fetch.done).rejects.toThrow(message);
+      expect((await got).error).toBeDefined();
+    }
+    expect(await readdir(store.tmpDir)).toEqual([]);
+  });
+
   it('a client that goes away mid-download stops its writer, and the download still commits for the others', async () => {
     const blob = randomBytes(6 * 1024 * 1024);
     const { upstream, fetch } = fetchOf(sha(blob), blob.length);

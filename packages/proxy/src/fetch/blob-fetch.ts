@@ -122,6 +122,8 @@ export class BlobFetch {
         failed: () => upstream?.destroy(),
       });
       upstream = await this.options.open(this.controller.signal);
+      // `receive` sees the stream's error; this listener only keeps an early one from being "unhandled".
+      upstream.on('error', () => undefined);
       this.state = 'streaming';
       readyResolve();
       hasher = (this.options.createHasher ?? createBlobHasher)(algorithm, size, () => this.onWritten?.());
@@ -163,14 +165,21 @@ export class BlobFetch {
     const { digest, size } = this.options;
     const writer = this.writer!;
     return new Promise<void>((resolve, reject) => {
+      // A stream that failed or closed before anyone read it (its events are gone) fails the download at once.
+      if (upstream.errored !== null) {
+        reject(upstream.errored);
+        return;
+      }
+      if (upstream.destroyed || upstream.readableEnded) {
+        reject(new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream stream was closed before it was read`));
+        return;
+      }
       let paused = false;
       const finish = (error?: Error) => {
         upstream.off('data', onData);
         upstream.off('end', onEnd);
         upstream.off('error', onError);
         upstream.off('close', onClose);
-        // A late error from the stream after this must not be unhandled.
-        upstream.on('error', () => undefined);
         if (error !== undefined) reject(error);
         else resolve();
       };
