@@ -27,7 +27,7 @@ tollgate_node_env() {
   dir="$root/.tools/node_modules/node-linux-$arch"
   if [ "$("$dir/bin/node" --version 2>/dev/null)" != "v$TOLLGATE_NODE_VERSION" ]; then
     if ! command -v npm >/dev/null 2>&1; then
-      printf '[node-env] no supported Node on PATH and no npm to fetch one: install Node 24 (or 22.22+)\n' >&2
+      printf '[node-env] no supported Node on PATH and no npm to fetch one: install Node 24 (or 22.22.2+)\n' >&2
       return 2
     fi
     printf '[node-env] the machine'"'"'s Node (%s) is not supported: installing Node %s into .tools/ from the npm registry\n' \
