@@ -94,7 +94,7 @@ async function main(): Promise<void> {
     };
     const verifier: AuthorityVerifier = {
       verifySignatures: async (_image, authority) => ({ passed: authority.name !== 'c', signers: [`signer-${authority.name}`], reasons: [] }),
-      verifiedAttestations: async () => ({ statements: [statement], reasons: [] }),
+      verifiedAttestations: async () => ({ statements: [{ statement, signer: 'builder' }], reasons: [] }),
     };
 
     let start = process.hrtime.bigint();

@@ -47,5 +47,35 @@ describe('gate: {policy, trustedRoot?}', () => {
     expect(registryOf(u({ url: 'https://GHCR.io' }))).toBe('ghcr.io');
     expect(registryOf(u({ url: 'http://127.0.0.1:5000' }))).toBe('127.0.0.1:5000');
     expect(registryOf(u({ name: 'demo', oci: '/srv/layout' }))).toBe('demo.oci');
+    expect(registryOf(u({ url: 'https://registry.hub.docker.com' }))).toBe('docker.io');
+  });
+
+  it('names a mirror by what it mirrors: registry:, else ns, else the URL host', () => {
+    const config = (extra: Record<string, unknown>) => normalizeProxyConfig({ dataDir: dir, upstreams: [{ name: 'm', url: 'https://mirror.example.com', default: true, ...extra }] }, { env: {} }).upstreams[0]!;
+    expect(registryOf(config({}))).toBe('mirror.example.com');
+    expect(registryOf(config({ ns: 'docker.io' }))).toBe('docker.io');
+    expect(registryOf(config({ ns: 'index.docker.io' }))).toBe('docker.io');
+    expect(registryOf(config({ registry: 'index.docker.io' }))).toBe('docker.io');
+    expect(registryOf(config({ registry: 'GHCR.io' }))).toBe('ghcr.io');
+    expect(registryOf(config({ registry: 'registry.local:5000', ns: 'docker.io' }))).toBe('registry.local:5000');
+    expect(registryOf(config({ registry: 'localhost' }))).toBe('localhost');
+    for (const bad of ['', 'myreg', 'Foo', 'ghcr.io/org', 'a@b.io', 'ghcr.io ', 'x'.repeat(300), 42, ['ghcr.io'], 'ghcr.io:99999x', 'https://ghcr.io']) {
+      expect(() => config({ registry: bad }), JSON.stringify(bad)).toThrow(/upstreams\[0\]\.registry/);
+    }
+  });
+
+  it('warns at start-up of a rule that no upstream can ever match', async () => {
+    await writeFile(join(dir, 'hub.yaml'), 'apiVersion: tollgate.dev/v1alpha1\nkind: ImagePolicy\ndefault: allow\nrules:\n  - name: hub-signed\n    images: ["docker.io/**"]\n    checks: {maxLayers: 10}\n  - name: any\n    images: ["**"]\n    checks: {maxLayers: 99}\n');
+    const notices = async (extra: Record<string, unknown>) => {
+      const config = normalizeProxyConfig({ dataDir: dir, upstreams: [{ name: 'm', url: 'https://mirror.example.com', default: true, ...extra }], gate: { policy: 'hub.yaml' } }, { baseDir: dir, env: {} });
+      const lines: string[] = [];
+      await loadGate(config.gate, config.upstreams, { notice: (line) => lines.push(line) });
+      return lines;
+    };
+    const lines = await notices({});
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/policy rule "hub-signed" \(images: docker\.io\/\*\*\) matches no registry of the configured upstreams \(mirror\.example\.com\).*upstreams\[\]\.registry/);
+    expect(await notices({ ns: 'docker.io' })).toEqual([]);
+    expect(await notices({ registry: 'docker.io' })).toEqual([]);
   });
 });

@@ -27,6 +27,8 @@ import { pushOciLayout, skopeoInspectDigest, startRegistry, type RunningRegistry
 import { startSigstoreMock, type SigstoreMock } from '../support/sigstore-mock.js';
 import { startProxy, type RunningProxy } from '../proxy/support/start-proxy.js';
 import { skopeo } from '../proxy/support/skopeo.js';
+import { makeCert, rsaKey, signEnvelope } from '../../packages/core/test/notation/pki.js';
+import { pushNotationSignature } from '../../packages/core/test/notation/registry-helpers.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -37,6 +39,20 @@ let work: string;
 const key = generateKeyPair('ecdsa-p256');
 const untrusted = generateKeyPair('ecdsa-p256');
 const SLSA = 'https://slsa.dev/provenance/v1';
+const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+// A notation CA and a signing certificate it issued that expired 30 days ago (issue 10, item 4).
+const DAY = 24 * 60 * 60 * 1000;
+const notaryRootKey = rsaKey();
+const notaryRoot = makeCert({ cn: 'Gate Root', key: notaryRootKey, ca: true });
+const expiredKey = rsaKey();
+const expiredLeaf = makeCert({
+  cn: 'Expired Signer',
+  key: expiredKey,
+  issuer: { cert: notaryRoot, key: notaryRootKey },
+  eku: ['1.3.6.1.5.5.7.3.3'],
+  notBefore: new Date(Date.now() - 400 * DAY),
+  notAfter: new Date(Date.now() - 30 * DAY),
+});
 const digests: Record<string, string> = {};
 
 function client(): RegistryClient {
@@ -118,11 +134,30 @@ ${keyAuthority('builder', pem).replace(/^ {6}/gm, '          ')}
         conditions:
           - expression: predicate.buildDefinition.missing.field == "x"
             message: built by the right workflow
+  - name: scanned
+    images: ["127.0.0.1:*/scanned/**"]
+    attestations:
+      - name: vulns
+        predicateType: ${VULN}
+        threshold: 2
+        authorities:
+          - {name: scanner-file, key: {file: scanner.pub}, transparencyLog: ignore}
+          - {name: scanner-pem, key: {pem: ${JSON.stringify(pem)}}, transparencyLog: ignore}
+          - {name: second-scanner, key: {pem: ${JSON.stringify(publicVerificationKey(untrusted).pem)}}, transparencyLog: ignore}
+  - name: notary
+    images: ["127.0.0.1:*/notary/**"]
+    authorities:
+      - name: notary
+        notation:
+          trustStore: [{file: notary-ca.pem}]
+          trustedIdentities: ["x509.subject: C=US, ST=WA, O=tollgate-test, CN=Expired Signer"]
   - name: trusted-host
     images: ["registry.example.com/**"]
     checks: {maxLayers: 100}
 `;
   await writeFile(join(work, 'policy.yaml'), policy);
+  await writeFile(join(work, 'scanner.pub'), pem);
+  await writeFile(join(work, 'notary-ca.pem'), notaryRoot.toString());
   await writeFile(join(work, 'trusted_root.json'), sigstore.trustedRootJson);
 
   const upstreams = [{ name: 'up', url: registry.url, default: true }];
@@ -137,6 +172,8 @@ ${keyAuthority('builder', pem).replace(/^ {6}/gm, '          ')}
     push('keyless/app:v1', 'keyless'),
     push('cel/app:v1', 'attested'),
     push('registry.example.com/team/app:v1', 'host in the path'),
+    push('scanned/app:v1', 'one scanner, listed twice'),
+    push('notary/app:v1', 'back-dated notation signature'),
   ]);
   await sign('team/signed:v1');
   await sign('team/untrusted:v1', { key: untrusted });
@@ -144,6 +181,28 @@ ${keyAuthority('builder', pem).replace(/^ {6}/gm, '          ')}
   await attestImage(`${registry.host}/attest/app:v1`, { key }, { client: client(), predicateType: 'https://example.com/not-provenance', predicate: { ok: true } });
   await sign('keyless/app:v1', { identityToken: sigstore.mintToken('alice@example.com.attacker.io'), fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl });
   await attestImage(`${registry.host}/cel/app:v1`, { key }, { client: client(), predicateType: SLSA, predicate: { buildDefinition: { buildType: 'x' } } });
+  await attestImage(`${registry.host}/scanned/app:v1`, { key }, { client: client(), predicateType: VULN, predicate: { scanner: { result: [] } } });
+  // A notary.x509.signingAuthority envelope by the expired certificate, claiming it signed 60 days ago.
+  const notary = await client().getManifest('notary/app', digests['notary/app:v1']!);
+  const target = { digest: notary.digest, size: notary.bytes.byteLength, mediaType: notary.mediaType! };
+  const backDated = new Date(Date.now() - 60 * DAY).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  await pushNotationSignature(
+    client(),
+    'notary/app',
+    target,
+    signEnvelope({
+      key: expiredKey,
+      alg: 'PS256',
+      chain: [expiredLeaf, notaryRoot],
+      target,
+      protected: {
+        'io.cncf.notary.signingScheme': 'notary.x509.signingAuthority',
+        'io.cncf.notary.signingTime': undefined,
+        'io.cncf.notary.authenticSigningTime': backDated,
+        crit: ['io.cncf.notary.signingScheme', 'io.cncf.notary.authenticSigningTime'],
+      },
+    }),
+  );
 
   proxy = await startProxy({ gate, upstreams, dataDir: await mkdtemp(join(work, 'data-')) });
 }, 120_000);
@@ -209,11 +268,26 @@ describe('proxy gate: {policy} with real signatures, pulled with skopeo', () => 
       expect(result.stderr).toMatch(/no rule matches 127\.0\.0\.1:\d+\/registry\.example\.com\/team\/app/);
     });
 
+    it('one key listed twice (as a file and a PEM) vouches once toward an attestation threshold of 2 (issue 10, item 3)', async () => {
+      const result = await pull('scanned/app:v1');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/rule scanned/);
+      expect(result.stderr).toMatch(/1 of 3 authorities vouch for https:\/\/cosign\.sigstore\.dev\/attestation\/vuln\/v1 .* with distinct signers/);
+    });
+
+    it('a CA-anchored notation authority refuses a back-dated signing-authority envelope by an expired certificate (issue 10, item 4)', async () => {
+      const result = await pull('notary/app:v1');
+      expect(result.code).not.toBe(0);
+      expect(result.stderr).toMatch(/rule notary/);
+      expect(result.stderr).toMatch(/no signingAuthority trust store certificates are configured/);
+    });
+
     it('a CEL condition that errors denies, even over a valid attestation of the right type', async () => {
       const result = await pull('cel/app:v1');
       expect(result.code).not.toBe(0);
       expect(result.stderr).toMatch(/rule cel/);
-      expect(result.stderr).toMatch(/cel\/attestations\/slsa: .*condition failed to evaluate \(denied\): built by the right workflow: field not found: missing/);
+      expect(result.stderr).toMatch(/cel\/attestations\/slsa: .*condition failed to evaluate \(denied\): field not found: missing, in /);
+      expect(result.stderr).not.toMatch(/built by the right workflow/);
     });
   });
 

@@ -125,6 +125,17 @@ describe('manifest faults', () => {
     });
   }
 
+  it('a 400 from the upstream is its answer, not an outage: no stale answer, the upstream stays up', async () => {
+    const { repo } = await fresh([1024]);
+    expect((await getManifest(repo, 'v1')).status).toBe(200);
+    faults.arm('400', (r) => r.path.includes(`/${repo}/tags/list`));
+    const refused = await fetchAll(`${proxy.url}/v2/${repo}/tags/list`);
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.headers.get('warning')).toBeNull();
+    const ready = JSON.parse((await fetchAll(`${proxy.url}/readyz`)).body.toString());
+    expect(ready.upstreams.up).toBe(true);
+  });
+
   it('records a tag mutation with the old and new digests', async () => {
     const { repo, image } = await fresh([1024]);
     expect((await getManifest(repo, 'v1')).status).toBe(200);
@@ -134,6 +145,38 @@ describe('manifest faults', () => {
     const audit = await proxy.proxy.core.meta.listAudit(20);
     const event = audit.find((e) => e.type === 'tag-mutation' && e.repository === repo);
     expect(event).toMatchObject({ tag: 'v1', oldDigest: image.digest, newDigest: second.digest });
+  });
+});
+
+describe('two upstreams with the same blob', () => {
+  it('a download stalled by one upstream does not hold up or fail pulls of the same digest through another', async () => {
+    const honest = await startFaultProxy(registry.url);
+    const twoWay = await startProxy({
+      gate: allowAllGate,
+      upstreams: [
+        { name: 'bad', url: faults.url, prefix: 'bad', timeoutSeconds: 1 },
+        { name: 'good', url: honest.url, prefix: 'good' },
+      ],
+    });
+    try {
+      const { repo, image } = await fresh([512 * 1024]);
+      const layer = image.layers[0]!;
+      for (const prefix of ['bad', 'good']) expect((await fetchAll(`${twoWay.url}/v2/${prefix}/${repo}/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT } })).status).toBe(200);
+      faults.arm('stall', (r) => r.path.endsWith(`/blobs/${layer.digest}`));
+      const stalled = new Promise((resolve) => faults.events.once('stalled', resolve));
+      const viaBad = fetchAll(`${twoWay.url}/v2/bad/${repo}/blobs/${layer.digest}`);
+      await stalled;
+      const viaGood = await fetchAll(`${twoWay.url}/v2/good/${repo}/blobs/${layer.digest}`);
+      expect(servedComplete(viaGood, layer.bytes)).toBe(true);
+      expect(honest.count((r) => r.path.endsWith(`/blobs/${layer.digest}`))).toBe(1);
+      // The stalled download still fails on its own (its client sees a cut body), and leaves the good copy in place.
+      expect(servedComplete(await viaBad, layer.bytes)).toBe(false);
+      expect(servedComplete(await fetchAll(`${twoWay.url}/v2/bad/${repo}/blobs/${layer.digest}`), layer.bytes)).toBe(true);
+    } finally {
+      faults.disarm();
+      await twoWay.stop();
+      await honest.stop();
+    }
   });
 });
 

@@ -1,7 +1,7 @@
 import { CommanderError } from 'commander';
-import { TollgateError } from '@tollgate/core';
 import { createProgram } from './program.js';
 import { ExitCode, exitCodeFor } from './exit-codes.js';
+import { errorLine } from './output/error-line.js';
 import { writeErr } from './output/write.js';
 import { runStatus } from './run-status.js';
 
@@ -22,11 +22,7 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Error;
     }
-    if (error instanceof TollgateError) {
-      writeErr(`Error: ${error.message}`);
-      return exitCodeFor(error);
-    }
-    writeErr(`Error: ${(error as Error)?.message ?? String(error)}`);
-    return ExitCode.Error;
+    writeErr(errorLine(error));
+    return exitCodeFor(error);
   }
 }

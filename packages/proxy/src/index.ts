@@ -18,5 +18,6 @@ export { LevelMetadataStore } from './store/level-metadata-store.js';
 export { openMetadataStore } from './store/open-metadata-store.js';
 export { verdictVerifies } from './serve/resolve-manifest.js';
 export { policyGate, type PolicyGateOptions } from './gate/policy-gate.js';
-export { loadGate, registryOf, type LoadGateOptions } from './gate/from-config.js';
+export { loadGate, type LoadGateOptions } from './gate/from-config.js';
+export { registryOf } from './config/registry-name.js';
 export { refreshingGate, type RefreshingGate, type RefreshingGateOptions } from './gate/refreshing-gate.js';

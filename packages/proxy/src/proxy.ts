@@ -15,6 +15,7 @@ import { openMetadataStore } from './store/open-metadata-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ClientAuth } from './auth/client-auth.js';
 import { Retention } from './store/retention.js';
+import { scheduleRevisionHousekeeping } from './store/revision-housekeeping.js';
 import { createUpstream } from './upstream/create-upstream.js';
 import type { Upstream } from './upstream/types.js';
 
@@ -25,6 +26,8 @@ export interface CreateProxyOptions {
   logger?: Logger;
   /** Environment for credentials.passwordEnv; default process.env. */
   env?: NodeJS.ProcessEnv;
+  /** Milliseconds since the epoch, for verdict and tag lifetimes; default Date.now (tests pass their own). */
+  clock?: () => number;
 }
 
 export interface Proxy {
@@ -69,10 +72,11 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     await meta.close();
     throw error;
   }
-  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit);
+  const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit, options.clock ?? Date.now);
   const state = { closing: false };
   const app = buildApp(core, logger, state);
   let closed: Promise<void> | undefined;
+  let stopHousekeeping: (() => void) | undefined;
 
   return {
     app,
@@ -81,6 +85,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       // Every gate pulls through the upstreams' HTTP client; loaded before the first client waits on it.
       if (config.upstreams.some((u) => u.url !== undefined)) await preloadRegistryHttp();
       await app.listen({ host: config.listen.host, port: config.listen.port });
+      stopHousekeeping ??= scheduleRevisionHousekeeping(core);
       const address = app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
       const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -91,6 +96,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     close() {
       closed ??= (async () => {
         state.closing = true;
+        stopHousekeeping?.();
         await app.close();
         // Downloads no client waits for any more are abandoned; their temp files are removed.
         for (const fetch of core.blobFetches.values()) fetch.abort();

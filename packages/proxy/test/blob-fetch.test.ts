@@ -1,10 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, open, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, type Readable } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobFetch } from '../src/fetch/blob-fetch.js';
+import { HashWorker } from '../src/fetch/hash-worker.js';
+import type { TempFile } from '../src/fetch/temp-file.js';
 import { BlobStore } from '../src/store/blob-store.js';
 
 const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
@@ -35,6 +37,55 @@ function fetchOf(digest: string, size: number) {
   const upstream = new PassThrough();
   const fetch = new BlobFetch({ digest, size, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest) });
   return { upstream, fetch };
+}
+
+/**
+ * A real temp file whose writes (or final fsync) wait until released, or fail on cue: a disk slower than the network,
+ * or one that fills up. Everything else is the real file.
+ */
+function slowDisk(options: { failWrite?: number } = {}) {
+  let releaseWrites!: () => void;
+  let releaseSync!: () => void;
+  const writesGate = new Promise<void>((resolve) => (releaseWrites = resolve));
+  const syncGate = new Promise<void>((resolve) => (releaseSync = resolve));
+  let syncCalled!: () => void;
+  const syncReached = new Promise<void>((resolve) => (syncCalled = resolve));
+  let writes = 0;
+  const state = { written: 0, synced: false, gateSync: false };
+  const openTempFile = async (path: string): Promise<TempFile> => {
+    const real = await open(path, 'wx', 0o600);
+    return {
+      async writev(buffers, position) {
+        const n = ++writes;
+        await writesGate;
+        if (n === options.failWrite) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        const result = await real.writev(buffers, position);
+        state.written += result.bytesWritten;
+        return result;
+      },
+      datasync: () => real.datasync(),
+      async sync() {
+        syncCalled();
+        if (state.gateSync) await syncGate;
+        await real.sync();
+        state.synced = true;
+      },
+      close: () => real.close(),
+    };
+  };
+  return { openTempFile, releaseWrites, releaseSync, syncReached, state };
+}
+
+/** Resolves once `stream` has delivered at least `n` bytes (counting as they flow; the stream keeps flowing). */
+function received(stream: Readable, n: number): { bytes: () => number; reached: Promise<void> } {
+  let count = 0;
+  let reach!: () => void;
+  const reached = new Promise<void>((resolve) => (reach = resolve));
+  stream.on('data', (chunk: Buffer) => {
+    count += chunk.length;
+    if (count >= n) reach();
+  });
+  return { bytes: () => count, reached };
 }
 
 describe('BlobFetch', () => {
@@ -164,6 +215,158 @@ describe('BlobFetch', () => {
     await drained;
     expect(await written).toBe(blob.length);
     expect(Buffer.concat(chunks).equals(blob)).toBe(true);
+  });
+
+  it('a reader is served the bytes received and hashed before the disk has written them', async () => {
+    const blob = randomBytes(3 * 1024 * 1024);
+    const disk = slowDisk();
+    const upstream = new PassThrough();
+    const digest = sha(blob);
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), openTempFile: disk.openTempFile });
+    const reader = fetch.createReader();
+    const flow = received(reader, 2 * 1024 * 1024);
+    const got = collect(reader);
+    upstream.write(blob.subarray(0, 2 * 1024 * 1024));
+    await flow.reached;
+    expect(disk.state.written).toBe(0);
+    upstream.end(blob.subarray(2 * 1024 * 1024));
+    disk.releaseWrites();
+    await fetch.done;
+    const result = await got;
+    expect(result.error).toBeUndefined();
+    expect(result.bytes.equals(blob)).toBe(true);
+    expect((await readFile(store.path(digest))).equals(blob)).toBe(true);
+  });
+
+  it('a reader served from bytes not yet on disk is cut, never completed, when the upstream then fails', async () => {
+    const blob = randomBytes(3 * 1024 * 1024);
+    const disk = slowDisk();
+    const upstream = new PassThrough();
+    const digest = sha(blob);
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), openTempFile: disk.openTempFile });
+    const readers = [fetch.createReader(), fetch.createReader(0, 1024 * 1024 - 1), fetch.createReader(1024 * 1024, 2 * 1024 * 1024 - 1)];
+    const flow = received(readers[0]!, 2 * 1024 * 1024 - 1);
+    const results = readers.map(collect);
+    upstream.write(blob.subarray(0, 2 * 1024 * 1024));
+    await flow.reached;
+    expect(disk.state.written).toBe(0);
+    upstream.destroy(new Error('connection reset'));
+    disk.releaseWrites();
+    await expect(fetch.done).rejects.toThrow(/reset/);
+    const [whole, first, second] = await Promise.all(results);
+    for (const result of [whole!, first!, second!]) expect(result.error).toBeDefined();
+    expect(whole!.bytes.length).toBeLessThan(blob.length);
+    // Each range had every byte but its last: it is held back until a verification that never came.
+    expect(first!.bytes.equals(blob.subarray(0, 1024 * 1024 - 1))).toBe(true);
+    expect(second!.bytes.equals(blob.subarray(1024 * 1024, 2 * 1024 * 1024 - 1))).toBe(true);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    expect(store.hasSync(digest)).toBe(false);
+  });
+
+  it('a disk that fails mid-download fails every reader, even those served from memory, and keeps nothing', async () => {
+    const blob = randomBytes(3 * 1024 * 1024);
+    const disk = slowDisk({ failWrite: 1 });
+    const upstream = new PassThrough();
+    const digest = sha(blob);
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), openTempFile: disk.openTempFile });
+    const reader = fetch.createReader();
+    const flow = received(reader, 1024 * 1024);
+    const got = collect(reader);
+    upstream.write(blob.subarray(0, 1024 * 1024));
+    await flow.reached;
+    disk.releaseWrites();
+    upstream.end(blob.subarray(1024 * 1024));
+    await expect(fetch.done).rejects.toThrow(/no space/);
+    const result = await got;
+    expect(result.error).toBeDefined();
+    expect(result.bytes.length).toBeLessThan(blob.length);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    expect(store.hasSync(digest)).toBe(false);
+  });
+
+  it('the last byte waits for the fsync of the verified temp file and its rename into the store', async () => {
+    const blob = randomBytes(1024 * 1024 + 1);
+    const disk = slowDisk();
+    disk.state.gateSync = true;
+    disk.releaseWrites();
+    const upstream = new PassThrough();
+    const digest = sha(blob);
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), openTempFile: disk.openTempFile });
+    const reader = fetch.createReader();
+    const flow = received(reader, blob.length - 1);
+    let ended = false;
+    reader.on('end', () => (ended = true));
+    upstream.end(blob);
+    await flow.reached;
+    await disk.syncReached;
+    expect(flow.bytes()).toBe(blob.length - 1);
+    expect(ended).toBe(false);
+    expect(store.hasSync(digest)).toBe(false);
+    disk.releaseSync();
+    await fetch.done;
+    await new Promise((resolve) => reader.once('end', resolve));
+    expect(disk.state.synced).toBe(true);
+    expect(flow.bytes()).toBe(blob.length);
+    expect((await readFile(store.path(digest))).equals(blob)).toBe(true);
+  });
+});
+
+describe('the hashing thread', () => {
+  it('digests what it is given, in order, across batch boundaries and for several downloads at once', async () => {
+    const worker = new HashWorker();
+    try {
+      const blobs = [randomBytes(3 * 1024 * 1024 + 17), randomBytes(1), randomBytes(0), randomBytes(1024 * 1024)];
+      const hashers = blobs.map(() => worker.begin('sha256', () => undefined));
+      // Interleaved, in uneven pieces: some smaller than a batch, some larger.
+      for (let offset = 0, step = 1; blobs.some((b) => offset < b.length); offset += step, step = (step * 7 + 65_537) % (1536 * 1024)) {
+        blobs.forEach((blob, i) => hashers[i]!.update(blob.subarray(offset, offset + step)));
+      }
+      const digests = await Promise.all(hashers.map((h) => h.digest()));
+      expect(digests.map((d) => `sha256:${d}`)).toEqual(blobs.map(sha));
+      expect(hashers.every((h) => h.backlog === 0)).toBe(true);
+      const sha512 = worker.begin('sha512', () => undefined);
+      sha512.update(blobs[0]!);
+      expect(await sha512.digest()).toBe(createHash('sha512').update(blobs[0]!).digest('hex'));
+    } finally {
+      await worker.terminate();
+    }
+  });
+
+  it('a download whose hashing thread stops fails closed: its readers are cut and nothing is kept', async () => {
+    const worker = new HashWorker();
+    const blob = randomBytes(2 * 1024 * 1024);
+    const digest = sha(blob);
+    const upstream = new PassThrough();
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), createHasher: (algorithm, _size, progress) => worker.begin(algorithm, progress) });
+    const reader = fetch.createReader();
+    const flow = received(reader, 1024 * 1024);
+    const got = collect(reader);
+    upstream.write(blob.subarray(0, 1024 * 1024));
+    await flow.reached;
+    await worker.terminate();
+    upstream.end(blob.subarray(1024 * 1024));
+    await expect(fetch.done).rejects.toThrow(/hashing thread stopped/);
+    const result = await got;
+    expect(result.error).toBeDefined();
+    expect(result.bytes.length).toBeLessThan(blob.length);
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    expect(store.hasSync(digest)).toBe(false);
+    await worker.terminate();
+  });
+
+  it('a hashing thread that stops fails the hashes in progress (the download fails closed), and a new one takes over', async () => {
+    const worker = new HashWorker();
+    try {
+      const hasher = worker.begin('sha256', () => undefined);
+      hasher.update(randomBytes(2 * 1024 * 1024));
+      await worker.terminate();
+      await expect(hasher.digest()).rejects.toThrow(/hashing thread stopped/);
+      const next = worker.begin('sha256', () => undefined);
+      next.update(Buffer.from('abc'));
+      expect(`sha256:${await next.digest()}`).toBe(sha(Buffer.from('abc')));
+    } finally {
+      await worker.terminate();
+    }
   });
 });
 

@@ -90,6 +90,23 @@ describe('normalizeProxyConfig', () => {
     expect(normalizeProxyConfig({ ...base, gate: 'allow-all' }, { env: {} }).gate).toEqual({ kind: 'allow-all' });
   });
 
+  it('reads upstreams[].redirectHosts (host, host:port, *.domain) and refuses what is not a host', () => {
+    const hosts = ['minio.lab.internal:9000', '*.blob.core.windows.net', '10.0.0.7', '[fd00::7]:9000', 'CDN.Example.com'];
+    const config = normalizeProxyConfig({ ...base, upstreams: [{ ...base.upstreams[0], redirectHosts: hosts }] }, { env: {} });
+    expect(config.upstreams[0]!.redirectHosts).toEqual([...hosts.slice(0, 4), 'cdn.example.com']);
+    expect(normalizeProxyConfig(base, { env: {} }).upstreams[0]!.redirectHosts).toBeUndefined();
+    const at = (redirectHosts: unknown) => ({ ...base, upstreams: [{ ...base.upstreams[0], redirectHosts }] });
+    invalid(at('minio.internal'), /upstreams\[0\]\.redirectHosts must be a list of host names/);
+    invalid(at(['ok.example.com', 'https://minio.internal']), /upstreams\[0\]\.redirectHosts\[1\] "https:\/\/minio\.internal" is not a host name/);
+    invalid(at(['*.com']), /redirectHosts\[0\] "\*\.com" would trust a whole top-level domain/);
+    invalid(at(['*']), /redirectHosts\[0\]/);
+    invalid(at(['*.10.0.0.1']), /wildcard on an IP address/);
+    invalid(at(['user@minio']), /redirectHosts\[0\]/);
+    invalid(at([42]), /redirectHosts\[0\] must be a host name string/);
+    invalid(at(Array.from({ length: 101 }, (_, i) => `h${i}.example.com`)), /more than 100 hosts/);
+    invalid({ ...base, upstreams: [{ name: 'l', oci: '/x', default: true, redirectHosts: ['a.example.com'] }] }, /oci layout; credentials, tls and redirectHosts/);
+  });
+
   it('never accepts arbitrary junk silently (property)', () => {
     fc.assert(
       fc.property(fc.anything(), (value) => {

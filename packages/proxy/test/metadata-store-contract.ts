@@ -103,6 +103,59 @@ export function metadataStoreContract(open: () => Promise<MetadataStore>): void 
     }
   });
 
+  it('prunes verdicts, admissions and parents of revisions not kept, and tracks which revisions are live', async () => {
+    const store = await open();
+    try {
+      const verdict = (rev: string) => ({ decision: 'allow' as const, reasons: [], policyRevision: rev });
+      for (const rev of ['keep', 'keep+warn', 'old', '["tricky"', 'old+warn']) {
+        await store.putVerdict(rev, 'hub', 'library/alpine', d('a'), verdict(rev));
+        await store.admitBlobs(rev, 'hub', 'library/alpine', d('a'), [{ digest: d('c'), size: 1 }]);
+        await store.addParent(rev, 'hub', 'library/alpine', [d('f')], d('1'));
+      }
+      await store.putTag('hub', 'library/alpine', 'old', { digest: d('a'), mediaType: 'm', resolvedAt: 1 });
+      expect(await store.pruneRevisions(new Set(['keep', 'keep+warn']))).toBe(9);
+      for (const rev of ['keep', 'keep+warn']) {
+        expect(await store.getVerdict(rev, 'hub', 'library/alpine', d('a'))).toEqual(verdict(rev));
+        expect(await store.getAdmission(rev, 'hub', 'library/alpine', d('c'))).toEqual({ size: 1, manifest: d('a') });
+        expect(await store.getParents(rev, 'hub', 'library/alpine', d('f'))).toEqual([d('1')]);
+      }
+      for (const rev of ['old', '["tricky"', 'old+warn']) {
+        expect(await store.getVerdict(rev, 'hub', 'library/alpine', d('a'))).toBeUndefined();
+        expect(await store.getAdmission(rev, 'hub', 'library/alpine', d('c'))).toBeUndefined();
+        expect(await store.getParents(rev, 'hub', 'library/alpine', d('f'))).toEqual([]);
+      }
+      // Other tables are untouched.
+      expect(await store.getTag('hub', 'library/alpine', 'old')).toBeDefined();
+      expect(await store.pruneRevisions(new Set(['keep', 'keep+warn']))).toBe(0);
+
+      await store.markRevisionLive('a', 1000);
+      await store.markRevisionLive('b', 3000);
+      expect([...(await store.liveRevisions(2000))]).toEqual(['b']);
+      // The expired mark is gone for good, even for an earlier clock.
+      expect([...(await store.liveRevisions(0))].sort()).toEqual(['b']);
+      await store.markRevisionLive('a', 5000);
+      expect([...(await store.liveRevisions(2000))].sort()).toEqual(['a', 'b']);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('trims the audit trail to a bound, oldest first', async () => {
+    const store = await open();
+    try {
+      for (let i = 0; i < 30; i++) await store.audit({ type: 'access', reasons: [`event ${i}`] });
+      await store.trimAudit(10);
+      const left = await store.listAudit(100);
+      // Redis trims approximately (whole stream nodes): never below the bound, never keeping a newer event out.
+      expect(left.length).toBeGreaterThanOrEqual(10);
+      expect(left.length).toBeLessThanOrEqual(30);
+      expect(left.slice(0, 10).map((e) => e.reasons?.[0])).toEqual(Array.from({ length: 10 }, (_, i) => `event ${29 - i}`));
+      if (store.kind === 'level') expect(left).toHaveLength(10);
+    } finally {
+      await store.close();
+    }
+  });
+
   it('survives reopening: what was written is still there', async () => {
     const store = await open();
     await store.putTag('hub', 'persist', 'v1', { digest: d('7'), mediaType: 'm', resolvedAt: 1 });

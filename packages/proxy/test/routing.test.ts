@@ -76,6 +76,31 @@ describe('selectUpstream', () => {
     expect(pick('alpine', '')).toBe('unknown-ns');
   });
 
+  it('treats every Docker Hub host as one ns, as references do (containerd may send any of them)', () => {
+    for (const ns of ['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com', 'Index.Docker.IO']) {
+      expect(pick('alpine', ns), ns).toBe('hub:library/alpine');
+    }
+    // Only Hub's own names: look-alikes, ports and suffixes are other registries.
+    for (const ns of ['docker.io.evil.example', 'index.docker.io:443', 'xdocker.io', 'docker.com']) expect(pick('alpine', ns), ns).toBe('unknown-ns');
+  });
+
+  it('stores a Hub alias ns as docker.io, so two upstreams cannot claim Hub under different spellings', () => {
+    const one = normalizeProxyConfig({ dataDir: '/tmp/x', upstreams: [{ name: 'm', url: 'https://mirror.example.com', ns: 'registry-1.docker.io' }] }, { env: {} });
+    expect(one.upstreams[0]!.ns).toBe('docker.io');
+    expect(() =>
+      normalizeProxyConfig(
+        {
+          dataDir: '/tmp/x',
+          upstreams: [
+            { name: 'a', url: 'https://mirror.example.com', ns: 'index.docker.io' },
+            { name: 'b', url: 'https://registry-1.docker.io', ns: 'docker.io' },
+          ],
+        },
+        { env: {} },
+      ),
+    ).toThrow(/ns "docker\.io" twice/);
+  });
+
   it('with no default, an unmatched name has no upstream', () => {
     const only = normalizeProxyConfig({ dataDir: '/tmp/x', upstreams: [{ name: 'g', url: 'https://ghcr.io', prefix: 'ghcr' }] }, { env: {} }).upstreams.map((u) => createUpstream(u, {}));
     const r = selectUpstream(only, 'alpine', undefined);

@@ -5,6 +5,7 @@
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { Transform } from 'node:stream';
 import type { AddressInfo, Socket } from 'node:net';
 
 export type Fault =
@@ -13,10 +14,12 @@ export type Fault =
   | 'reset' // sends half the body, then destroys the socket
   | 'drip' // sends one byte, then nothing more until the client gives up
   | 'stall' // sends half the body, emits 'stalled', then holds the connection open
+  | '400' // an answer, not an outage: {"errors":[{"code":"UNSUPPORTED"}]}
   | '429'
   | '500'
   | 'refuse' // destroys the socket before any response
-  | 'hold'; // emits 'held', then sends the whole response when release() is called
+  | 'hold' // emits 'held', then sends the whole response when release() is called
+  | 'flip'; // streams the whole body with the byte in its middle altered (Content-Length as the registry said)
 
 export interface SeenRequest {
   method: string;
@@ -42,6 +45,23 @@ export interface FaultProxy {
   stop(): Promise<void>;
 }
 
+/** Passes a body of `length` bytes through, altering the byte at `length / 2` (rounded down). */
+function flipMiddleByte(length: number): Transform {
+  const target = Math.floor(length / 2);
+  let offset = 0;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      if (target >= offset && target < offset + chunk.length) {
+        const altered = Buffer.from(chunk);
+        altered[target - offset] = altered[target - offset]! ^ 0x01;
+        chunk = altered;
+      }
+      offset += chunk.length;
+      done(null, chunk);
+    },
+  });
+}
+
 export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const requests: SeenRequest[] = [];
@@ -64,8 +84,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
-    if (fault === '429' || fault === '500') {
-      const code = fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
+    if (fault === '400' || fault === '429' || fault === '500') {
+      const code = fault === '400' ? 'UNSUPPORTED' : fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
       res.writeHead(Number(fault), { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ code, message: 'injected by the fault proxy' }] }));
       return;
@@ -74,6 +94,11 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
       const outHeaders = { ...up.headers };
       if (fault === 'wrong-digest') outHeaders['docker-content-digest'] = `sha256:${createHash('sha256').update('not the manifest').digest('hex')}`;
+      if (fault === 'flip') {
+        res.writeHead(up.statusCode ?? 502, outHeaders);
+        up.pipe(flipMiddleByte(Number(up.headers['content-length'] ?? 0))).pipe(res);
+        return;
+      }
       if (fault === undefined || fault === 'wrong-digest') {
         res.writeHead(up.statusCode ?? 502, outHeaders);
         up.pipe(res);

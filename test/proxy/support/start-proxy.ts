@@ -24,6 +24,8 @@ export interface StartProxyOptions {
   env?: NodeJS.ProcessEnv;
   /** More top-level config keys (auth, audit, mode, pinTags, store, tls …). */
   extra?: Record<string, unknown>;
+  /** The proxy's clock (ms since the epoch), for lifetimes: a test moves it instead of waiting. */
+  clock?: () => number;
 }
 
 export async function startProxy(options: StartProxyOptions): Promise<RunningProxy> {
@@ -32,7 +34,7 @@ export async function startProxy(options: StartProxyOptions): Promise<RunningPro
   let url: string;
   try {
     const config = normalizeProxyConfig({ listen: '127.0.0.1:0', dataDir, logLevel: 'silent', upstreams: options.upstreams, ...(options.cache ? { cache: options.cache } : {}), ...(options.extra ?? {}) }, { env: {} });
-    proxy = await createProxy(config, { gate: options.gate, logger: createLogger((process.env.TOLLGATE_TEST_LOG ?? 'silent') as 'silent'), env: options.env ?? {} });
+    proxy = await createProxy(config, { gate: options.gate, logger: createLogger((process.env.TOLLGATE_TEST_LOG ?? 'silent') as 'silent'), env: options.env ?? {}, ...(options.clock ? { clock: options.clock } : {}) });
     ({ url } = await proxy.listen());
   } catch (error) {
     if (options.dataDir === undefined) await rm(dataDir, { recursive: true, force: true });

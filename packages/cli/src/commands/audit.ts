@@ -13,7 +13,7 @@ interface AuditFlags {
   config?: string;
   since?: string;
   image?: string;
-  verdict?: 'allow' | 'deny' | 'warn';
+  verdict?: 'allow' | 'deny' | 'warn' | 'indeterminate';
   limit: string;
   json?: boolean;
 }
@@ -64,7 +64,7 @@ export function auditCommand(): Command {
     .option('-c, --config <file>', 'the proxy config (reads its store: level, Redis, or audit.file while the proxy holds level)')
     .option('--since <when>', 'only events since a duration ago (30m, 2h, 7d) or an RFC 3339 time')
     .option('--image <glob>', 'only events for images matching a glob over <upstream>/<repository> or <repository> (e.g. "hub/library/*")')
-    .addOption(new Option('--verdict <verdict>', 'only events with this verdict').choices(['allow', 'deny', 'warn']))
+    .addOption(new Option('--verdict <verdict>', 'only events with this verdict').choices(['allow', 'deny', 'warn', 'indeterminate']))
     .option('--limit <n>', 'at most this many events (the newest)', '1000')
     .option('--json', 'print the events as a JSON array', false)
     .addHelpText(

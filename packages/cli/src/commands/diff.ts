@@ -1,8 +1,10 @@
 import { Command, Option } from 'commander';
-import { defaultDataDir, diffImages, LayerIndexStore, openImage, TollgateError, type DiffSection, type LayerLimits, type OpenedImage } from '@tollgate/core';
+import { diffImages, openImage, TollgateError, type DiffSection, type LayerIndexStore, type LayerLimits, type OpenedImage } from '@tollgate/core';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { openLayerIndexCache } from '../options/layer-index-cache.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { renderDiff } from '../output/diff-render.js';
+import { errorLine } from '../output/error-line.js';
 import { writeErr, writeJson, writeOut } from '../output/write.js';
 import { ExitCode } from '../exit-codes.js';
 import { withStatus } from '../run-status.js';
@@ -78,7 +80,7 @@ Examples:
       return await runDiff(referenceA, referenceB, flags);
     } catch (error) {
       // Every failure here is an error (exit 2), including digest mismatches: a diff of corrupted content is no answer.
-      writeErr(`Error: ${(error as Error)?.message ?? String(error)}`);
+      writeErr(errorLine(error));
       return ExitCode.Error;
     }
   }));
@@ -102,7 +104,7 @@ async function runDiff(referenceA: string, referenceB: string, flags: DiffFlags)
   try {
     opened.push(await openImage(referenceA, options));
     opened.push(await openImage(referenceB, options));
-    store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    store = await openLayerIndexCache(flags);
     const result = await diffImages(opened[0]!, opened[1]!, {
       semantic: flags.semantic,
       timestamps: flags.timestamps,

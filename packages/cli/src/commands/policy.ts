@@ -2,25 +2,25 @@ import { dirname, resolve } from 'node:path';
 import { Command } from 'commander';
 import {
   createSignatureVerifier,
-  defaultDataDir,
   evaluatePolicy,
-  LayerIndexStore,
   lintPolicy,
   loadPolicyFile,
   MAX_POLICY_BYTES,
   openImage,
-  parseReference,
   parseTransportReference,
   policyImageFrom,
   ruleNeedsSigstoreRoot,
   selectRule,
   signatureLocationOf,
   TollgateError,
+  type LayerIndexStore,
   type PolicyLintResult,
   type PolicyVerdict,
 } from '@tollgate/core';
 import { readFile, stat } from 'node:fs/promises';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { openLayerIndexCache } from '../options/layer-index-cache.js';
+import { archivePolicyName, givenPolicyName, limitClaimedName, type PolicyName } from './policy-name.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { addTrustedRootOptions, trustedRootFrom, type TrustedRootFlags } from '../options/trust-options.js';
 import { writeJson, writeOut } from '../output/write.js';
@@ -47,25 +47,35 @@ function lintCommand(): Command {
   const command = new Command('lint')
     .description('validate a policy file: YAML, schema and unknown keys, keys and certificates that cannot be read, CEL that does not compile; warn about unreachable rules and unanchored-looking identity patterns')
     .argument('<file>', 'policy file (YAML)')
+    .option('--proxy-config <file>', "also warn about rules that match no registry of this proxy config's upstreams (they never apply there)")
     .addHelpText('after', `
 Exit status: 0 the policy is valid (warnings may be printed), 1 it has errors, 2 it could not be read.
 
 Examples:
   tollgate policy lint policy.yaml
+  tollgate policy lint policy.yaml --proxy-config proxy.yaml
   tollgate policy lint policy.yaml --json | jq '.errors[]'`);
   addJsonOption(command);
-  return command.action(withStatus(async (file: string, flags: { json: boolean }) => {
+  return command.action(withStatus(async (file: string, flags: { json: boolean; proxyConfig?: string }) => {
+    const registries = flags.proxyConfig !== undefined ? await upstreamRegistries(flags.proxyConfig) : undefined;
     const full = resolve(file);
     const info = await stat(full).catch((error: NodeJS.ErrnoException) => {
       throw new TollgateError(error.code === 'ENOENT' ? 'NOT_FOUND' : 'USAGE', `cannot read the policy file ${file}: ${error.code ?? error.message}; check the path`);
     });
     if (!info.isFile()) throw new TollgateError('USAGE', `${file} is not a regular file`);
     if (info.size > MAX_POLICY_BYTES) throw new TollgateError('SIZE_LIMIT', `the policy file ${file} is ${info.size} bytes, over the ${MAX_POLICY_BYTES}-byte limit`);
-    const result = await lintPolicy(await readFile(full), { baseDir: dirname(full), source: file });
+    const result = await lintPolicy(await readFile(full), { baseDir: dirname(full), source: file, ...(registries !== undefined ? { registries } : {}) });
     if (flags.json) writeJson({ file, ...result });
     else writeOut(renderLint(file, result));
     return result.valid ? ExitCode.Ok : ExitCode.CheckFailed;
   }));
+}
+
+/** The registries a proxy config's upstreams name their images under for policy rules. */
+async function upstreamRegistries(configFile: string): Promise<string[]> {
+  const proxy = await import('@tollgate/proxy');
+  const config = await proxy.loadProxyConfig(configFile, { env: process.env });
+  return [...new Set(config.upstreams.map((u) => proxy.registryOf(u)))];
 }
 
 function renderLint(file: string, result: PolicyLintResult): string {
@@ -82,14 +92,15 @@ function checkCommand(): Command {
     .description('evaluate an image against a policy and print the verdict with every rule, authority and check that decided it')
     .argument('<image>', 'image reference: [docker://]host/repo[:tag][@digest], oci:<dir>[:<tag>], docker-archive:<file>[:<name:tag>]')
     .requiredOption('--policy <file>', 'policy file (YAML)')
-    .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app)')
+    .option('--name <repository>', 'the image name rules match, for oci: and docker-archive: sources (e.g. registry.example.com/team/app); a docker-archive without it is named by its RepoTags, a claim that never makes the verdict more lenient than the policy default')
     .option('--no-cache', 'do not read or write the layer index cache')
     .addHelpText('after', `
 Signatures and attestations are read from beside the image: the registry's referrers API or sha256-<hex> tag
 (and cosign's legacy .sig/.att tags), or the sha256-<hex> tags of an OCI layout. docker-archive: images carry
 none, so rules with authorities deny them. Cosign keys, keyless identities and notation trust stores are verified.
 
-Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read (nothing is allowed).
+Exit status: 0 allowed (or warn), 1 denied, 2 the policy or the image could not be read, or the registry could not
+show the signatures for now (UNDECIDED: retry) — nothing is allowed.
 
 Examples:
   tollgate policy check localhost:5000/team/app:1 --policy policy.yaml
@@ -102,47 +113,46 @@ Examples:
   addRegistryOptions(command);
   return command.action(withStatus(async (reference: string, flags: CheckFlags) => {
     const policy = await loadPolicyFile(flags.policy);
-
     const transport = parseTransportReference(reference);
-    let name: { registry: string; repository: string };
-    if (flags.name !== undefined) name = parseReference(flags.name);
-    else if (transport.transport === 'docker') name = transport.reference;
-    else if (transport.transport === 'docker-archive' && transport.reference !== undefined && !transport.reference.startsWith('@')) name = parseReference(transport.reference);
-    else throw new TollgateError('USAGE', `${reference} carries no image name for rules to match; give one with --name (e.g. --name registry.example.com/team/app)`);
-
-    // The Sigstore root only when the rule that governs this image needs it (keyless, or keys that require Rekor or
-    // a timestamp): the --trusted-root file, else the public-good root through TUF.
-    const governing = selectRule(policy.rules, name.registry, name.repository);
-    const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
-    const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
+    const given = givenPolicyName(reference, transport, flags.name);
     const opened = await openImage(transport, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
-    const store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    let name: PolicyName;
+    let store: LayerIndexStore | undefined;
     let verdict: PolicyVerdict;
     try {
+      name = given === 'archive' ? await archivePolicyName(reference, opened.source) : given;
+      // The Sigstore root only when the rule that governs this image needs it (keyless, or keys that require Rekor
+      // or a timestamp): the --trusted-root file, else the public-good root through TUF.
+      const governing = selectRule(policy.rules, name.registry, name.repository);
+      const needsRoot = flags.trustedRoot !== undefined || (governing !== undefined && ruleNeedsSigstoreRoot(governing.rule));
+      const trustedRoot = needsRoot ? await trustedRootFrom(flags) : undefined;
+      store = await openLayerIndexCache(flags);
       const image = await policyImageFrom(opened, name, { reference, ...(store ? { store } : {}) });
       const location = signatureLocationOf(opened.source);
       const verifier = createSignatureVerifier({ signatures: () => location, ...(trustedRoot ? { trustedRoot } : {}) });
-      verdict = await evaluatePolicy(image, policy, { verifier });
+      verdict = limitClaimedName(await evaluatePolicy(image, policy, { verifier }), policy, name);
     } finally {
       await store?.close();
       await opened.source.close?.();
     }
-    if (flags.json) writeJson({ ...verdict, policy: flags.policy });
-    else writeOut(renderVerdict(verdict));
+    if (flags.json) writeJson({ ...verdict, nameSource: name.source, policy: flags.policy });
+    else writeOut(renderVerdict(verdict, name));
+    // Undecided (the registry could not be read for now) is an operational failure to retry, not a deny on the evidence.
+    if (verdict.decision === 'deny' && verdict.indeterminate === true) return ExitCode.Error;
     return verdict.decision === 'deny' ? ExitCode.CheckFailed : ExitCode.Ok;
   }));
 }
 
-function renderVerdict(verdict: PolicyVerdict): string {
+function renderVerdict(verdict: PolicyVerdict, name: PolicyName): string {
   const lines = [
     `Image:    ${verdict.image.reference}`,
-    `Name:     ${verdict.image.name}`,
+    `Name:     ${verdict.image.name}${name.source === 'archive' ? ' (claimed by the archive\'s RepoTags, not verified)' : ''}`,
     `Digest:   ${verdict.image.digest}${verdict.image.indexDigest ? ` (index ${verdict.image.indexDigest})` : ''}`,
     `Policy:   revision ${verdict.revision}`,
     `Rule:     ${verdict.rule ? `${verdict.rule} (pattern ${verdict.pattern}, mode ${verdict.mode}, platforms ${verdict.platforms})` : '(none: default)'}`,
   ];
   for (const f of verdict.findings) lines.push(`  ${f.passed ? 'pass' : 'FAIL'}  ${f.kind.padEnd(11)} ${f.name}: ${f.reason}`);
-  lines.push(`${verdict.decision.toUpperCase()}: ${verdict.summary}`);
+  lines.push(`${verdict.indeterminate === true ? 'UNDECIDED' : verdict.decision.toUpperCase()}: ${verdict.summary}`);
   return lines.join('\n');
 }
 

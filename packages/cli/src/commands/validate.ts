@@ -1,6 +1,7 @@
 import { Command } from 'commander';
-import { defaultDataDir, LayerIndexStore, openImage, TollgateError, validateImage, type ValidationResult } from '@tollgate/core';
+import { openImage, TollgateError, validateImage, type ValidationResult } from '@tollgate/core';
 import { addDataOption, addJsonOption, addPlatformOption, platformFrom } from '../options/common-options.js';
+import { openLayerIndexCache } from '../options/layer-index-cache.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { formatBytes, table, writeJson, writeOut } from '../output/write.js';
 import { layerProgress } from '../progress/layer-progress.js';
@@ -37,7 +38,7 @@ Examples:
       throw new TollgateError('USAGE', '--concurrency must be a whole number from 1 to 64');
     }
     const opened = await openImage(reference, { platform: platformFrom(flags.platform), registry: registryOptionsFrom(flags) });
-    const store = flags.cache ? await LayerIndexStore.open(flags.data ?? defaultDataDir()) : undefined;
+    const store = await openLayerIndexCache(flags);
     const progress = layerProgress(opened.image.layers, !flags.json && process.stderr.isTTY === true);
     let result: ValidationResult;
     try {

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import {
   defaultDataDir,
   PUBLIC_GOOD_TUF_MIRROR,
+  publicGoodTrustedRoot,
   publicGoodTrustedRootViaTuf,
   loadTrustedRoot,
   MAX_TRUSTED_ROOT_BYTES,
@@ -30,6 +31,8 @@ export interface TrustedRootFlags {
   trustedRoot?: string;
   tufMirror: string;
   offline: boolean;
+  /** The command's --data directory, where it has one: the TUF cache goes under it. */
+  data?: string;
 }
 
 export function addTrustedRootOptions(command: Command): Command {
@@ -81,9 +84,19 @@ export async function trustFrom(flags: TrustFlags): Promise<ImageTrust> {
   if (flags.key === undefined && !identity) {
     throw new TollgateError('USAGE', 'give --key <cosign.pub> for keyed signatures, or --certificate-identity[-regexp] and --certificate-oidc-issuer[-regexp] for keyless ones');
   }
-  const trustedRoot = await trustedRootFrom(flags);
+  const trustedRoot = needsTrustedRoot(flags, identity) ? await trustedRootFrom(flags) : publicGoodTrustedRoot();
   if (flags.key !== undefined) return { trustedRoot, key: new Uint8Array(await readInputFile(flags.key, MAX_KEY_BYTES, 'public key')) };
   return { trustedRoot, identity: identity! };
+}
+
+/**
+ * Whether the verification the flags ask for needs a current Sigstore trusted root, as policy check decides per
+ * rule: keyless (Fulcio, CT logs, Rekor) or keyed with the transparency log, or a --trusted-root the user named.
+ * A key with --insecure-ignore-tlog needs no root from the network: the one embedded in tollgate is used for the
+ * RFC 3161 timestamps a signature may carry, and TUF is not contacted.
+ */
+function needsTrustedRoot(flags: TrustFlags, identity: IdentityPolicy | undefined): boolean {
+  return flags.trustedRoot !== undefined || identity !== undefined || !flags.insecureIgnoreTlog;
 }
 
 /**
@@ -91,7 +104,7 @@ export async function trustFrom(flags: TrustFlags): Promise<ImageTrust> {
  * the cache or the embedded root with a one-line notice on stderr; metadata that fails verification is an error.
  */
 async function trustedRootViaTuf(flags: TrustedRootFlags): Promise<TrustedRoot> {
-  const result = await publicGoodTrustedRootViaTuf({ cacheDir: join(defaultDataDir(), 'tuf'), mirrorUrl: flags.tufMirror, offline: flags.offline });
+  const result = await publicGoodTrustedRootViaTuf({ cacheDir: join(flags.data ?? defaultDataDir(), 'tuf'), mirrorUrl: flags.tufMirror, offline: flags.offline });
   if (result.notice) writeErr(result.notice);
   return result.trustedRoot;
 }

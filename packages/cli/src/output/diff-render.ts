@@ -20,8 +20,16 @@ function describeState(state: FileState): string {
   if (state.type === 'file') parts.push(formatBytes(state.size));
   if (state.linkTarget !== undefined) parts.push(`→ ${state.linkTarget}`);
   if (state.hardlinkTo !== undefined) parts.push(`hardlink to ${state.hardlinkTo}`);
+  if (state.hardlinkHeaders !== undefined) parts.push(`or ${linkHeaders(state)}`);
   if (state.devmajor !== undefined) parts.push(`device ${state.devmajor},${state.devminor ?? 0}`);
   return parts.join(' ');
+}
+
+/** Other metadata hardlink headers give the file: `4755 0:0 (hardlink header of /opt/y)`. */
+function linkHeaders(state: FileState): string {
+  const headers = state.hardlinkHeaders ?? [];
+  if (headers.length === 0) return '(none)';
+  return headers.map((h) => `${h.mode} ${h.uid}:${h.gid}${h.xattrs ? ' +xattrs' : ''} (hardlink header of ${h.path})`).join(', ');
 }
 
 /** What changed about a modified path, e.g. `content, mode 0644→0755`. */
@@ -62,6 +70,9 @@ export function describeChange(change: FileChange): string {
         break;
       case 'hardlink':
         out.push(`hardlink ${a.hardlinkTo ?? '(none)'}→${b.hardlinkTo ?? '(none)'}`);
+        break;
+      case 'hardlink-headers':
+        out.push(`hardlink headers ${linkHeaders(a)}→${linkHeaders(b)}`);
         break;
       case 'mtime':
         out.push(`mtime ${a.mtime ?? '?'}→${b.mtime ?? '?'}`);

@@ -1,3 +1,4 @@
+import { hardlinkHeadersOf, headerKey } from '../filesystem/inode.js';
 import type { MergedEntry } from '../filesystem/merged-filesystem.js';
 import type { FileAttribute, FileState } from './types.js';
 
@@ -16,6 +17,10 @@ export function fileState(entry: MergedEntry, options: CompareOptions): FileStat
   if (entry.sha256 !== undefined) state.sha256 = entry.sha256;
   if (entry.linkTarget !== undefined && entry.type === 'symlink') state.linkTarget = entry.linkTarget;
   if (entry.hardlinkTo !== undefined) state.hardlinkTo = `/${entry.hardlinkTo}`;
+  const headers = hardlinkHeadersOf(entry);
+  if (headers.length > 0) {
+    state.hardlinkHeaders = headers.map((h) => ({ path: `/${h.path}`, mode: formatMode(h.mode), uid: h.uid, gid: h.gid, ...(h.xattrs ? { xattrs: h.xattrs } : {}) }));
+  }
   if (entry.xattrs !== undefined && Object.keys(entry.xattrs).length > 0) state.xattrs = entry.xattrs;
   if (entry.devmajor !== undefined) state.devmajor = entry.devmajor;
   if (entry.devminor !== undefined) state.devminor = entry.devminor;
@@ -29,6 +34,13 @@ function sameXattrs(a: Record<string, string> | undefined, b: Record<string, str
   if (ka.length !== kb.length) return false;
   for (const key of ka) if (b![key] !== a![key]) return false;
   return true;
+}
+
+/** Whether two paths' files have the same set of differing hardlink headers (which link wrote one does not count). */
+function sameHeaders(a: MergedEntry, b: MergedEntry): boolean {
+  const ka = new Set(hardlinkHeadersOf(a).map(headerKey));
+  const kb = new Set(hardlinkHeadersOf(b).map(headerKey));
+  return ka.size === kb.size && [...ka].every((key) => kb.has(key));
 }
 
 /** What differs between two states of one path, in a fixed order. */
@@ -47,6 +59,7 @@ export function compareEntries(a: MergedEntry, b: MergedEntry, options: CompareO
   if (!sameXattrs(a.xattrs, b.xattrs)) out.push('xattrs');
   if (a.type === b.type && (a.type === 'char' || a.type === 'block') && (a.devmajor !== b.devmajor || a.devminor !== b.devminor)) out.push('device');
   if (a.hardlinkTo !== b.hardlinkTo) out.push('hardlink');
+  if (!sameHeaders(a, b)) out.push('hardlink-headers');
   if (options.timestamps && !options.semantic && a.mtime !== b.mtime) out.push('mtime');
   return out;
 }

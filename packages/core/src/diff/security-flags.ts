@@ -1,3 +1,4 @@
+import { hardlinkHeadersOf, possibleModes } from '../filesystem/inode.js';
 import type { MergedEntry } from '../filesystem/merged-filesystem.js';
 import type { FileAttribute, SecurityFlag } from './types.js';
 import { picomatchLibrary } from '../util/picomatch-library.js';
@@ -115,12 +116,17 @@ export function fileFlags(path: string, before: MergedEntry | undefined, after: 
   const flags: SecurityFlag[] = [];
   const isLinkish = after.type === 'symlink';
   if (!isLinkish) {
-    if (after.mode & 0o4000 && !(before && before.mode & 0o4000 && before.type !== 'symlink')) flags.push('setuid-added');
-    if (after.mode & 0o2000 && !(before && before.mode & 0o2000 && before.type !== 'symlink')) flags.push('setgid-added');
-    const worldWritable = (e: MergedEntry): boolean => e.type !== 'symlink' && (e.mode & 0o002) !== 0 && !(e.type === 'dir' && (e.mode & 0o1000) !== 0);
-    if (worldWritable(after) && !(before && worldWritable(before))) flags.push('world-writable');
-    const caps = 'security.capability';
-    if (after.xattrs?.[caps] !== undefined && after.xattrs[caps] !== before?.xattrs?.[caps]) flags.push('file-capabilities');
+    // A file may have its own header's metadata or a differing hardlink header's (extractors disagree): what any of
+    // them grants counts, and counts as added unless A's file could already have it.
+    const may = (e: MergedEntry | undefined, has: (mode: number) => boolean): boolean => e !== undefined && e.type !== 'symlink' && possibleModes(e).some(has);
+    const setuid = (mode: number): boolean => (mode & 0o4000) !== 0;
+    const setgid = (mode: number): boolean => (mode & 0o2000) !== 0;
+    if (may(after, setuid) && !may(before, setuid)) flags.push('setuid-added');
+    if (may(after, setgid) && !may(before, setgid)) flags.push('setgid-added');
+    const worldWritable = (e: MergedEntry | undefined): boolean => may(e, (mode) => (mode & 0o002) !== 0 && !(e!.type === 'dir' && (mode & 0o1000) !== 0));
+    if (worldWritable(after) && !worldWritable(before)) flags.push('world-writable');
+    const beforeCaps = before === undefined || before.type === 'symlink' ? [] : capabilities(before);
+    if (capabilities(after).some((value) => !beforeCaps.includes(value))) flags.push('file-capabilities');
   }
   const { isSensitive, isPrivateKey, isCredentialFile } = flagMatchers();
   const meaningful = before === undefined || changed.some((c) => c !== 'mtime');
@@ -132,6 +138,12 @@ export function fileFlags(path: string, before: MergedEntry | undefined, after: 
     if (symlinkEscapesRoot(path, after.linkTarget)) flags.push('link-escapes-root');
   }
   return flags;
+}
+
+/** The `security.capability` values a file may carry: its own, and those its differing hardlink headers set. */
+function capabilities(entry: MergedEntry): string[] {
+  const caps = 'security.capability';
+  return [entry.xattrs?.[caps], ...hardlinkHeadersOf(entry).map((h) => h.xattrs?.[caps])].filter((v): v is string => v !== undefined);
 }
 
 /** True for a config User that runs as root: empty (the default), 'root', '0', or with group, 'root:…' / '0:…'. */

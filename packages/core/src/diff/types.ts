@@ -53,6 +53,7 @@ export type FileAttribute =
   | 'xattrs'
   | 'device'
   | 'hardlink'
+  | 'hardlink-headers'
   | 'mtime';
 
 /** A path's state in one image's merged filesystem. */
@@ -70,11 +71,28 @@ export interface FileState {
   linkTarget?: string;
   /** '/path' of the file this path was hardlinked to when its layer was applied. */
   hardlinkTo?: string;
+  /**
+   * Hardlink headers that name this path's file (it, its target, or another link to the same file) with another
+   * mode, owner or xattrs than `mode`/`uid`/`gid`/`xattrs`. Extractors disagree: Docker applies such a header to the
+   * shared file, GNU tar ignores it, so the file may have either. Absent when there are none.
+   */
+  hardlinkHeaders?: HardlinkHeaderState[];
   xattrs?: Record<string, string>;
   devmajor?: number;
   devminor?: number;
   /** Seconds since the epoch; only with `timestamps`. */
   mtime?: number;
+}
+
+/** A hardlink header's metadata for a file, as reported. */
+export interface HardlinkHeaderState {
+  /** '/path' of the hardlink entry. */
+  path: string;
+  /** Four octal digits, as in FileState. */
+  mode: string;
+  uid: number;
+  gid: number;
+  xattrs?: Record<string, string>;
 }
 
 export interface FileChange {

@@ -28,6 +28,7 @@ export type ErrorCode =
   | 'INVALID_LAYOUT'
   | 'FOREIGN_LAYER'
   | 'STORE_ERROR'
+  | 'STORE_BUSY'
   | 'USAGE'
   | 'INVALID_CONFIG'
   | 'INVALID_TRUSTED_ROOT'
@@ -43,12 +44,27 @@ export type ErrorCode =
 
 export class TollgateError extends Error {
   readonly code: ErrorCode;
+  /** The HTTP status of the response this error reports, when a server answered (registries). */
+  readonly status?: number;
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TollgateError';
     this.code = code;
+    if (options?.status !== undefined) this.status = options.status;
   }
+}
+
+/**
+ * Whether an error says the other side could not be read right now — the network failed, it rate-limited us, or it
+ * answered with a server error (5xx) — rather than that what it sent was wrong. A check that could not read its
+ * evidence for such a reason has not decided anything: callers report it as indeterminate (retry later), never as
+ * a verdict on the evidence, and never as a pass.
+ */
+export function isUnavailableError(error: unknown): boolean {
+  if (!(error instanceof TollgateError)) return false;
+  if (error.code === 'NETWORK_ERROR' || error.code === 'TOO_MANY_REQUESTS') return true;
+  return error.code === 'REGISTRY_ERROR' && error.status !== undefined && error.status >= 500;
 }
 
 export function isTollgateError(error: unknown, code?: ErrorCode): error is TollgateError {

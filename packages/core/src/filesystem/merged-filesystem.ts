@@ -1,11 +1,14 @@
 import type { FileEntry } from '../layer/types.js';
+import type { Inode } from './inode.js';
 
 /**
  * A path's state in the merged filesystem: the layer entry that put it there. A hardlink is resolved to the entry
  * of its target as it was when the hardlink's layer was applied (same content, mode, owner), with `hardlinkTo`
- * naming the target; a hardlink whose target did not exist keeps type 'hardlink'.
+ * naming the target; a hardlink whose target did not exist keeps type 'hardlink'. Paths that share a file
+ * through hardlinks share an `inode`, which holds the hardlink headers that may give that file other metadata:
+ * read a path's possible modes with `possibleModes()`, never `mode` alone.
  */
-export type MergedEntry = FileEntry & { hardlinkTo?: string };
+export type MergedEntry = FileEntry & { hardlinkTo?: string; inode?: Inode };
 
 function parentOf(path: string): string {
   const slash = path.lastIndexOf('/');

@@ -11,3 +11,4 @@ export { readCertificates } from './trust-store/read-certificates.js';
 export { verifyTimestampToken, type VerifiedTimestamp } from './timestamp/verify-timestamp.js';
 export { verifyNotationEnvelope } from './verify/verify-envelope.js';
 export { verifyNotationImage, type NotationSignatureSource, type NotationImageLimits, type NotationImageResult, type NotationSignatureOutcome } from './verify/verify-image.js';
+export { publicKeyId } from './x509/key-id.js';

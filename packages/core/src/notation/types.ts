@@ -62,6 +62,11 @@ export interface NotationSigner {
   subject: string;
   /** SHA-256 fingerprints (lowercase hex) of the x5c chain, signing certificate first. */
   chainFingerprints: string[];
+  /**
+   * The signing certificate's public key id: sha256 (lowercase hex) of its SubjectPublicKeyInfo, EC points
+   * uncompressed (publicKeyId) — the same id a cosign key has, so one key is recognised as one signer.
+   */
+  keyId: string;
   signingScheme: 'notary.x509' | 'notary.x509.signingAuthority';
   /** `signingTime` (unauthenticated) or `authenticSigningTime`. */
   signingTime?: string;

@@ -2,9 +2,9 @@ import { parseDigest } from '../digest/digest.js';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { checkReferenceText, DOMAIN_AND_PORT, IDENTIFIER, NAME_TOTAL_LENGTH_MAX, PATH_COMPONENT, shown, TAG } from './grammar.js';
 
-/** Docker Hub's canonical registry name, as Docker writes it. */
-export const DOCKER_HUB = 'docker.io';
-const DOCKER_HUB_ALIASES = new Set([DOCKER_HUB, 'index.docker.io', 'registry-1.docker.io']);
+import { DOCKER_HUB, DOCKER_HUB_ALIASES } from './docker-hub.js';
+
+export { DOCKER_HUB } from './docker-hub.js';
 const OFFICIAL_PREFIX = 'library/';
 const DEFAULT_TAG = 'latest';
 

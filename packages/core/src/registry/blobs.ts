@@ -20,7 +20,8 @@ export interface GetBlobOptions {
 
 /**
  * Sends a GET or HEAD for a blob, following up to 5 redirects by hand. The Authorization header goes only to the
- * registry's own host (RegistryHttp decides by URL); a CDN or presigned object-store URL gets none.
+ * registry's own host (RegistryHttp decides by URL); a CDN or presigned object-store URL gets none. Every hop is
+ * judged on its own by the egress guard (in RegistryHttp.send), and once a hop was HTTPS none may be plain HTTP.
  */
 async function sendFollowing(
   http: RegistryHttp,
@@ -32,9 +33,11 @@ async function sendFollowing(
   signal?: AbortSignal,
 ): Promise<RawResponse> {
   let target: string | URL = `/v2/${repository}/blobs/${digest}`;
+  let secure = false;
   for (let hop = 0; ; hop++) {
     const response = await http.send({ method, target, headers, scope: pullScope(repository), context, ...(signal ? { signal } : {}) });
     if (!REDIRECTS.has(response.status)) return response;
+    secure ||= response.url.protocol === 'https:';
     const location = headerValue(response.headers.location);
     await drain(response.body);
     if (hop >= MAX_REDIRECTS) throw registryError('REGISTRY_ERROR', context, `more than ${MAX_REDIRECTS} redirects; the registry or its storage is misconfigured`);
@@ -46,6 +49,9 @@ async function sendFollowing(
     }
     if (target.protocol !== 'https:' && target.protocol !== 'http:') {
       throw registryError('REGISTRY_ERROR', context, `redirect to a ${target.protocol.replace(':', '')} URL; only http(s) is followed`);
+    }
+    if (secure && target.protocol === 'http:') {
+      throw registryError('REGISTRY_ERROR', context, `refusing the redirect from HTTPS to plain HTTP at ${target.host.slice(0, 100)}; the registry or its storage must serve HTTPS`);
     }
   }
 }

@@ -4,7 +4,10 @@ import type { RawManifest } from '../image/types.js';
 import { getBlob, headBlob, type GetBlobOptions } from './blobs.js';
 import { credentialsFromDockerConfig } from './credentials/docker-config.js';
 import type { RegistryCredentials } from './credentials/types.js';
-import { isDockerHub } from './endpoint.js';
+import { EgressGuard } from './egress/egress-guard.js';
+import type { ResolveHost } from './egress/guarded-dispatcher.js';
+import { parseHostPattern } from './egress/host-patterns.js';
+import { apiHost, isDockerHub } from './endpoint.js';
 import { failure, type TransportSettings } from './http/raw-request.js';
 import { drain } from './http/read-bounded.js';
 import { RegistryHttp } from './http/registry-http.js';
@@ -22,6 +25,16 @@ export interface RegistryClientOptions {
   allowInsecure?: boolean;
   /** Extra hosts (`host` or `host:port`) credentials may be sent to as token realms; auth.docker.io is built in for Docker Hub. */
   allowedTokenRealms?: string[];
+  /**
+   * Hosts the registry may redirect to (or name as token realm) whatever address they resolve to: `host`,
+   * `host:port` or `*.domain`. Any other host must be on a public address (or, for a registry named by a
+   * loopback/private/link-local address, on the same kind), checked on every address at connection time.
+   */
+  redirectHosts?: string[];
+  /** How refusals name the setting that lists redirect hosts (default `redirectHosts`). */
+  redirectHostsSetting?: string;
+  /** Name resolution for hosts outside the registry (default: the system's, every address of both families). */
+  resolveHost?: ResolveHost;
   /** Retries on 429/502/503/504 and broken connections; default 3. */
   retries?: number;
   /** Time to wait for response headers, and between body chunks; default 60 s. */
@@ -55,7 +68,13 @@ export class RegistryClient {
     const explicit = options.credentials;
     const credentials = explicit !== undefined ? () => Promise.resolve(explicit) : () => credentialsFromDockerConfig(registry, options.dockerConfigPath);
     const realms = [...(options.allowedTokenRealms ?? []), ...(isDockerHub(registry) ? ['auth.docker.io'] : [])];
-    this.http = new RegistryHttp(registry, settings, credentials, realms);
+    const egress = new EgressGuard({
+      apiHost: apiHost(registry),
+      redirectHosts: (options.redirectHosts ?? []).map(parseHostPattern),
+      redirectHostsSetting: options.redirectHostsSetting ?? 'redirectHosts',
+      ...(options.resolveHost !== undefined ? { resolveHost: options.resolveHost } : {}),
+    });
+    this.http = new RegistryHttp(registry, settings, credentials, realms, egress);
   }
 
   /** Checks the registry answers the distribution API (`GET /v2/`), authenticating if it asks. */

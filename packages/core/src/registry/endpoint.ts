@@ -2,12 +2,11 @@
  * Where a registry lives on the network: thin wrappers over the reference module plus the Docker Hub aliases that
  * docker config files use.
  */
+import { isDockerHubHost } from '../reference/docker-hub.js';
 import { isLoopbackRegistry, registryEndpointHost } from '../reference/registry-host.js';
 
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
-
 export function isDockerHub(registry: string): boolean {
-  return DOCKER_HUB_ALIASES.has(registry.toLowerCase());
+  return isDockerHubHost(registry);
 }
 
 /** The host (with port) to send API requests to for a registry name. */

@@ -25,8 +25,11 @@ export function describeTarget(context: RequestContext): string {
   return out;
 }
 
-export function registryError(code: ErrorCode, context: RequestContext, detail: string, cause?: unknown): TollgateError {
-  return new TollgateError(code, oneLine(`${context.action} ${describeTarget(context)}: ${detail}`, 600), cause === undefined ? undefined : { cause });
+export function registryError(code: ErrorCode, context: RequestContext, detail: string, cause?: unknown, status?: number): TollgateError {
+  return new TollgateError(code, oneLine(`${context.action} ${describeTarget(context)}: ${detail}`, 600), {
+    ...(cause === undefined ? {} : { cause }),
+    ...(status === undefined ? {} : { status }),
+  });
 }
 
 interface RegistryErrorEntry {
@@ -68,18 +71,18 @@ export function errorFromResponse(status: number, body: Uint8Array, context: Req
   const said = summary === '' ? `HTTP ${status}` : `HTTP ${status} (${summary})`;
   const codes = entries.map((e) => e.code ?? '');
   if (status === 404 || codes.some((c) => NOT_FOUND_CODES.has(c))) {
-    return registryError('NOT_FOUND', context, `not found, ${said}; check the repository name and the tag or digest`);
+    return registryError('NOT_FOUND', context, `not found, ${said}; check the repository name and the tag or digest`, undefined, status);
   }
   if (status === 401) {
-    return registryError('UNAUTHORIZED', context, `authentication failed, ${said}; check the credentials (docker login, or pass them explicitly)`);
+    return registryError('UNAUTHORIZED', context, `authentication failed, ${said}; check the credentials (docker login, or pass them explicitly)`, undefined, status);
   }
   if (status === 403) {
-    return registryError('DENIED', context, `access denied, ${said}; the credentials in use are not allowed to do this`);
+    return registryError('DENIED', context, `access denied, ${said}; the credentials in use are not allowed to do this`, undefined, status);
   }
   if (status === 429) {
-    return registryError('TOO_MANY_REQUESTS', context, `rate limited by the registry, ${said}; wait and try again, or authenticate for a higher limit`);
+    return registryError('TOO_MANY_REQUESTS', context, `rate limited by the registry, ${said}; wait and try again, or authenticate for a higher limit`, undefined, status);
   }
-  return registryError('REGISTRY_ERROR', context, `unexpected response, ${said}`);
+  return registryError('REGISTRY_ERROR', context, `unexpected response, ${said}`, undefined, status);
 }
 
 function errorCodeOf(error: unknown): string | undefined {
@@ -105,8 +108,19 @@ export function isPlainHttpAnswer(error: unknown): boolean {
   return code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /wrong version number|packet length too long|http request/i.test(message);
 }
 
+/**
+ * A connection tollgate itself refused to open (a host's checked DNS answer, see EgressGuard). Raised where the
+ * request's context is unknown; networkError puts the context in front.
+ */
+export class ConnectionRefusal extends TollgateError {}
+
 /** Maps a transport failure (refused, reset, DNS, timeout, TLS) to NETWORK_ERROR or INSECURE_REGISTRY. */
 export function networkError(error: unknown, context: RequestContext, host: string, https: boolean): TollgateError {
+  let inner: unknown = error;
+  for (let depth = 0; depth < 5 && typeof inner === 'object' && inner !== null; depth++) {
+    if (inner instanceof ConnectionRefusal) return registryError(inner.code, context, inner.message);
+    inner = (inner as { cause?: unknown }).cause;
+  }
   if (error instanceof TollgateError) return error;
   if (https && isPlainHttpAnswer(error)) {
     return registryError(

@@ -24,6 +24,8 @@ export interface FetchedBundle {
   bytes?: Uint8Array;
   /** Why it could not be fetched (over a limit, wrong subject, malformed manifest); it then fails verification. */
   error?: string;
+  /** The error was the registry being unavailable (network, 429, 5xx), not something it sent. */
+  unavailable?: boolean;
 }
 
 /** A layer of a legacy `sha256-<hex>.sig` (simple signing) or `.att` (DSSE envelope) manifest. */
@@ -38,6 +40,8 @@ export interface FetchedLegacy {
   bytes?: Uint8Array;
   annotations: Record<string, string>;
   error?: string;
+  /** The error was the registry being unavailable (network, 429, 5xx), not something it sent. */
+  unavailable?: boolean;
 }
 
 export type FetchedSignature = FetchedBundle | FetchedLegacy;
@@ -48,6 +52,11 @@ export interface FetchedSignatures {
   signatures: FetchedSignature[];
   /** Failures of the fetch as a whole (a limit exceeded, an unreadable index); any of them fails verification. */
   problems: string[];
+  /**
+   * Some of what is attached could not be read because the registry was unavailable (network, 429, 5xx): a failed
+   * verification then says nothing about the image's signatures, and policy callers treat it as indeterminate.
+   */
+  unavailable?: boolean;
 }
 
 /** One examined signature or attestation and what came of it. */

@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { TollgateError } from '../errors/tollgate-error.js';
 import type { ContentSource, Descriptor, OpenBlobOptions, RawManifest } from '../image/types.js';
 import type { RegistryClient } from '../registry/client.js';
+import { nameBrokenBody } from '../registry/http/blob-body.js';
 
 /** Where an image lives in a registry; an ImageReference fits. */
 export interface RepositoryLocation {
@@ -42,11 +43,19 @@ export class RegistrySource implements ContentSource {
     return { bytes, mediaType: mediaType ?? descriptor.mediaType, expectedDigest: descriptor.digest };
   }
 
-  openBlob(descriptor: Descriptor, options: OpenBlobOptions = {}): Promise<Readable> {
-    return this.client.getBlob(this.location.repository, descriptor.digest, {
+  async openBlob(descriptor: Descriptor, options: OpenBlobOptions = {}): Promise<Readable> {
+    const body = await this.client.getBlob(this.location.repository, descriptor.digest, {
       expectedSize: descriptor.size,
       ...(options.range ? { range: options.range } : {}),
       ...(options.signal ? { signal: options.signal } : {}),
     });
+    const context = { registry: this.location.registry, repository: this.location.repository, reference: descriptor.digest, action: 'fetching blob' };
+    return nameBrokenBody(body, context, expectedLength(descriptor.size, options.range));
   }
+}
+
+/** The bytes a (ranged) read of a blob of `size` bytes should give; `end` is inclusive. */
+function expectedLength(size: number, range: { start: number; end?: number } | undefined): number {
+  if (range === undefined) return size;
+  return Math.max(0, Math.min(range.end === undefined ? size : range.end + 1, size) - range.start);
 }

@@ -1,10 +1,31 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Level } from 'level';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { parseDigest } from '../digest/digest.js';
 import type { FileEntry } from '../layer/types.js';
 import { loadLevel } from './load-level.js';
+
+export interface OpenLayerIndexStoreOptions {
+  /** How long to keep retrying while another process holds the store, in milliseconds (default 0). */
+  waitMs?: number;
+}
+
+/** Where the store of a data directory lives (for messages). */
+export function layerIndexLocation(dataDir: string): string {
+  return join(dataDir, 'layer-index');
+}
+
+/** classic-level's answer when another process holds the database's LOCK file. */
+function isLocked(error: unknown): boolean {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && typeof current === 'object' && current !== null; depth++) {
+    if ((current as { code?: unknown }).code === 'LEVEL_LOCKED') return true;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return false;
+}
 
 /** Bumped when the stored shape of a file index changes, so old entries are ignored rather than misread. */
 const INDEX_FORMAT = 1;
@@ -26,16 +47,36 @@ export class LayerIndexStore {
     this.#db = db;
   }
 
-  static async open(dataDir: string): Promise<LayerIndexStore> {
-    const location = join(dataDir, 'layer-index');
+  /**
+   * Opens the store under `dataDir`. LevelDB allows one process per database: while another process holds it, the
+   * open is retried for up to `waitMs` (default 0), then fails with STORE_BUSY, which a caller that only wants a
+   * cache can answer by going on without one. Any other failure is STORE_ERROR.
+   */
+  static async open(dataDir: string, options: OpenLayerIndexStoreOptions = {}): Promise<LayerIndexStore> {
+    const location = layerIndexLocation(dataDir);
     const { Level } = await loadLevel();
-    try {
-      mkdirSync(location, { recursive: true, mode: 0o700 });
-      const db = new Level<string, string>(location, { valueEncoding: 'utf8' });
-      await db.open();
-      return new LayerIndexStore(db);
-    } catch (error) {
-      throw new TollgateError('STORE_ERROR', `cannot open the layer index store at ${location}: ${(error as Error).message}; check permissions or pass another --data directory`, { cause: error });
+    const waitMs = Math.max(0, options.waitMs ?? 0);
+    let waited = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        mkdirSync(location, { recursive: true, mode: 0o700 });
+        const db = new Level<string, string>(location, { valueEncoding: 'utf8' });
+        await db.open();
+        return new LayerIndexStore(db);
+      } catch (error) {
+        if (!isLocked(error)) {
+          const cause = (error as { cause?: unknown }).cause;
+          const detail = cause instanceof Error ? `${(error as Error).message}: ${cause.message}` : (error as Error).message;
+          throw new TollgateError('STORE_ERROR', `cannot open the layer index store at ${location}: ${detail}; check permissions or pass another --data directory`, { cause: error });
+        }
+        const left = waitMs - waited;
+        if (left <= 0) {
+          throw new TollgateError('STORE_BUSY', `the layer index store at ${location} is in use by another process; wait for it, pass another --data directory, or run without the cache`, { cause: error });
+        }
+        const delay = Math.min(left, 25 * 2 ** Math.min(attempt, 4));
+        await sleep(delay);
+        waited += delay;
+      }
     }
   }
 

@@ -1,6 +1,7 @@
+import { createPublicKey, ECDH } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KeyUsageFlags } from '@peculiar/asn1-x509';
-import { verifyNotationEnvelope, type NotationVerifyOptions } from '@tollgate/core';
+import { generateKeyPair, publicKeyId, publicVerificationKey, verifyNotationEnvelope, type NotationVerifyOptions } from '@tollgate/core';
 import { ecKey, makeCert, rsaKey, signEnvelope, simplePki, type EnvelopeOptions } from './pki.js';
 import { store } from './fixtures.js';
 
@@ -26,6 +27,23 @@ describe('envelopes made by a test PKI', () => {
     const result = await verifyNotationEnvelope(envelope(), TARGET, options());
     expect(result.ok).toBe(true);
     expect(result.signer?.subject).toBe('CN=Test Signer,O=tollgate-test,ST=WA,C=US');
+    expect(result.signer?.keyId).toBe(publicKeyId(pki.leafKey.publicKey));
+  });
+
+  it('the signer key id is the cosign key id of the same key, and one EC key has one id however its point is encoded', async () => {
+    const key = generateKeyPair('ecdsa-p256');
+    const leaf = makeCert({ cn: 'EC Signer', key, issuer: { cert: pki.root, key: pki.rootKey } });
+    const result = await verifyNotationEnvelope(signEnvelope({ key, alg: 'ES256', chain: [leaf, pki.root], target: TARGET }), TARGET, options());
+    expect(result.ok, result.reasons.join()).toBe(true);
+    expect(result.signer?.keyId).toBe(publicVerificationKey(key).keyId);
+    // The same public key as a compressed-point SPKI: another DER, the same id.
+    const spki = key.publicKey.export({ type: 'spki', format: 'der' });
+    const compressedPoint = ECDH.convertKey(spki.subarray(spki.length - 65), 'prime256v1', undefined, undefined, 'compressed') as Buffer;
+    const compressed = createPublicKey({ key: Buffer.concat([Buffer.from('3039301306072a8648ce3d020106082a8648ce3d030107032200', 'hex'), compressedPoint]), format: 'der', type: 'spki' });
+    expect(compressed.export({ type: 'spki', format: 'der' }).length).toBeLessThan(spki.length);
+    expect(publicKeyId(compressed)).toBe(publicVerificationKey(key).keyId);
+    expect(publicKeyId(key.privateKey)).toBe(publicVerificationKey(key).keyId);
+    expect(publicKeyId(rsaKey().publicKey)).not.toBe(publicKeyId(rsaKey().publicKey));
   });
 
   it('ES256 / ES384 envelopes with EC keys verify; a three-level chain with an intermediate verifies', async () => {

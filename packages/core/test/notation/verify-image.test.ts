@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestOf, verifyNotationImage, type RegistryClient } from '@tollgate/core';
+import { digestOf, publicKeyId, verifyNotationImage, type RegistryClient } from '@tollgate/core';
 import { startRegistry, type RunningRegistry } from '../../../../test/support/registry.js';
 import { caOptions, DOCKER_TARGET, fixture, OCI_TARGET, store, x5c } from './fixtures.js';
-import { rsaKey, signEnvelope, simplePki } from './pki.js';
+import { makeCert, rsaKey, signEnvelope, simplePki } from './pki.js';
 import { clientFor, pushNotationSignature, pushTestImage } from './registry-helpers.js';
 
 let registry: RunningRegistry;
@@ -80,6 +80,27 @@ describe('verifyNotationImage against a real registry (docker-registry 2.8, refe
     // skip fetches nothing
     const skip = await verifyNotationImage(client, 'own/app', image, { ...options, level: 'skip' });
     expect(skip).toMatchObject({ ok: true, signatures: [] });
+  });
+
+  it('with `all`, every signature that verifies is returned (what the policy engine credits), not only the first', async () => {
+    const pki = simplePki();
+    const second = rsaKey();
+    const secondLeaf = makeCert({ cn: 'Second Signer', key: second, issuer: { cert: pki.root, key: pki.rootKey }, eku: ['1.3.6.1.5.5.7.3.3'] });
+    const image = await pushTestImage(registry, 'all/app', 'v1', 'two signers');
+    await pushNotationSignature(client, 'all/app', image, signEnvelope({ key: pki.leafKey, alg: 'PS256', chain: [pki.leaf, pki.root], target: image }));
+    await pushNotationSignature(client, 'all/app', image, Buffer.from('{"garbage":true}'));
+    await pushNotationSignature(client, 'all/app', image, signEnvelope({ key: second, alg: 'PS256', chain: [secondLeaf, pki.root], target: image }));
+    const options = { trustStore: store({ ca: [pki.root] }), trustedIdentities: ['*'], level: 'strict' as const };
+    const first = await verifyNotationImage(client, 'all/app', image, options);
+    expect(first.ok).toBe(true);
+    expect(first.signatures).toHaveLength(1);
+    expect(first.verifiedAll).toBeUndefined();
+    const all = await verifyNotationImage(client, 'all/app', image, options, { all: true });
+    expect(all.ok).toBe(true);
+    expect(all.signatures).toHaveLength(3);
+    expect(all.verifiedAll?.map((r) => r.signer?.subject)).toEqual(['CN=Test Signer,O=tollgate-test,ST=WA,C=US', 'CN=Second Signer,O=tollgate-test,ST=WA,C=US']);
+    expect(all.verified).toBe(all.verifiedAll?.[0]);
+    expect(all.verifiedAll?.map((r) => r.signer?.keyId)).toEqual([publicKeyId(pki.leafKey.publicKey), publicKeyId(second.publicKey)]);
   });
 
   it('a signature manifest whose subject is another manifest, or of another artifact type, is not used', async () => {

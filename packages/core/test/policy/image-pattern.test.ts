@@ -15,9 +15,9 @@ function matches(source: string, reference: string): boolean {
 
 describe('image patterns', () => {
   it('treats nginx, library/nginx and docker.io/library/nginx (and Docker Hub aliases) as one image', () => {
-    for (const p of ['nginx', 'library/nginx', 'docker.io/library/nginx', 'index.docker.io/library/nginx', 'docker.io/nginx']) {
+    for (const p of ['nginx', 'library/nginx', 'docker.io/library/nginx', 'index.docker.io/library/nginx', 'registry.hub.docker.com/library/nginx', 'docker.io/nginx']) {
       expect(pattern(p).normalized).toBe('docker.io/library/nginx');
-      for (const r of ['nginx', 'library/nginx:1.25', 'docker.io/library/nginx', 'index.docker.io/library/nginx@sha256:' + 'a'.repeat(64)]) {
+      for (const r of ['nginx', 'registry-1.docker.io/nginx', 'registry.hub.docker.com/library/nginx:2', 'library/nginx:1.25', 'docker.io/library/nginx', 'index.docker.io/library/nginx@sha256:' + 'a'.repeat(64)]) {
         expect(matches(p, r), `${p} vs ${r}`).toBe(true);
       }
       expect(matches(p, 'ghcr.io/library/nginx')).toBe(false);

@@ -133,9 +133,11 @@ describe('loading a policy', () => {
     await writeFile(join(dir, 'cosign.pub'), pem);
     await writeFile(join(dir, 'garbage.pub'), '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n');
     const jwk = key.publicKey.export({ format: 'jwk' });
+    // One key three ways: one signer, so a threshold above 1 could never be met (see the next check).
     const good = yaml(`rules:
   - name: a
     images: [x]
+    threshold: 1
     authorities:
       - {name: file, key: {file: cosign.pub}}
       - {name: inline, key: {pem: ${JSON.stringify(pem)}}}
@@ -145,6 +147,9 @@ describe('loading a policy', () => {
     const keyIds = policy.rules[0]!.authorities.map((a) => a.key?.keyId);
     expect(new Set(keyIds).size).toBe(1);
     expect(keyIds[0]).toMatch(/^[0-9a-f]{64}$/);
+    const allOfThem = await loadPolicy(new TextEncoder().encode(new TextDecoder().decode(good).replace('    threshold: 1\n', '')), { baseDir: dir }).catch((error: unknown) => error);
+    expect(allOfThem).toMatchObject({ code: 'INVALID_POLICY' });
+    expect(String((allOfThem as Error).message)).toMatch(/\$\.rules\[0\]\.threshold.*threshold 3 can never be met: authorities "file" and "inline" and "jwk" name the same key/);
 
     const bad = yaml(`rules:
   - name: a

@@ -110,6 +110,28 @@ describe('tollgate policy lint', () => {
     expect(broken.stdout).toMatch(/error {3}line \d+:\d+/);
   });
 
+  it('--proxy-config warns of rules that match no registry of the proxy\'s upstreams', async () => {
+    const config = (upstream: string) => `dataDir: ${join(dir, 'proxy-data')}\nupstreams:\n  - {name: hub, url: "https://mirror.example.com", default: true${upstream}}\n`;
+    await writeFile(join(dir, 'proxy-mirror.yaml'), config(''));
+    await writeFile(join(dir, 'proxy-hub.yaml'), config(', ns: docker.io'));
+    await writeFile(join(dir, 'hub-policy.yaml'), `${HEADER}rules:\n  - name: hub\n    images: ["docker.io/**"]\n    checks: {nonRootUser: true}\n  - name: mirror\n    images: ["mirror.example.com/**"]\n    checks: {nonRootUser: true}\n`);
+    const mirror = await runCli(['policy', 'lint', join(dir, 'hub-policy.yaml'), '--proxy-config', join(dir, 'proxy-mirror.yaml'), '--json']);
+    expect(mirror.code, mirror.stderr).toBe(0);
+    expect(JSON.parse(mirror.stdout).warnings).toEqual([
+      { path: '$.rules[0]', message: 'rule "hub" matches no registry of the proxy\'s upstreams (mirror.example.com): it never applies there; fix its images or set upstreams[].registry' },
+    ]);
+    const hub = await runCli(['policy', 'lint', join(dir, 'hub-policy.yaml'), '--proxy-config', join(dir, 'proxy-hub.yaml')]);
+    expect(hub.code).toBe(0);
+    expect(hub.stdout).toMatch(/warning \$\.rules\[1\]: rule "mirror" matches no registry of the proxy's upstreams \(docker\.io\)/);
+    expect(hub.stdout).not.toMatch(/rule "hub" matches no registry/);
+    const missing = await runCli(['policy', 'lint', join(dir, 'hub-policy.yaml'), '--proxy-config', join(dir, 'nope.yaml')]);
+    expect(missing.code).toBe(2);
+    await writeFile(join(dir, 'proxy-bad.yaml'), config(', registry: myreg'));
+    const bad = await runCli(['policy', 'lint', join(dir, 'hub-policy.yaml'), '--proxy-config', join(dir, 'proxy-bad.yaml')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/upstreams\[0\]\.registry/);
+  });
+
   it('exits 2 when the file cannot be read', async () => {
     const result = await runCli(['policy', 'lint', join(dir, 'nope.yaml')]);
     expect(result.code).toBe(2);

@@ -1,4 +1,4 @@
-import type { Authority, AuthorityResult, AuthorityVerifier, PolicyImage } from '@tollgate/core';
+import type { AttestationResult, Authority, AuthorityResult, AuthorityVerifier, PolicyImage, VerifiedStatement } from '@tollgate/core';
 
 export const HEADER = 'apiVersion: tollgate.dev/v1alpha1\nkind: ImagePolicy\n';
 
@@ -6,16 +6,21 @@ export function yaml(text: string): Uint8Array {
   return new TextEncoder().encode(HEADER + text);
 }
 
+/** Statements as one signer's verified attestations. */
+export function signedBy(signer: string, ...statements: unknown[]): VerifiedStatement[] {
+  return statements.map((statement) => ({ statement, signer }));
+}
+
 /**
- * A verifier over precomputed results: signatures by `${digest} ${authorityName}`, statements by
- * `${digest} ${predicateType} ${authorityName}`. It stands in for the signature modules, which are not the thing
- * under test here; the evaluation logic is.
+ * A verifier over precomputed results: signatures by `${digest} ${authorityName}`, attestations by
+ * `${digest} ${predicateType} ${authorityName}` (a list of signed statements, or a whole AttestationResult). It
+ * stands in for the signature modules, which are not the thing under test here; the evaluation logic is.
  */
 export class PrecomputedVerifier implements AuthorityVerifier {
   readonly calls: string[] = [];
   constructor(
     readonly signatures: Record<string, AuthorityResult> = {},
-    readonly attestations: Record<string, unknown[]> = {},
+    readonly attestations: Record<string, VerifiedStatement[] | AttestationResult> = {},
   ) {}
 
   async verifySignatures(image: PolicyImage, authority: Authority): Promise<AuthorityResult> {
@@ -23,10 +28,11 @@ export class PrecomputedVerifier implements AuthorityVerifier {
     return this.signatures[`${image.digest} ${authority.name}`] ?? { passed: false, signers: [], reasons: [`no signature on ${image.digest}`] };
   }
 
-  async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }> {
+  async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<AttestationResult> {
     this.calls.push(`att ${image.digest} ${predicateType} ${authority.name}`);
-    const statements = this.attestations[`${image.digest} ${predicateType} ${authority.name}`];
-    return statements ? { statements, reasons: [] } : { statements: [], reasons: ['no attestation'] };
+    const found = this.attestations[`${image.digest} ${predicateType} ${authority.name}`];
+    if (found === undefined) return { statements: [], reasons: ['no attestation'] };
+    return Array.isArray(found) ? { statements: found, reasons: [] } : found;
   }
 }
 

@@ -31,6 +31,8 @@ describe('parseReference: Docker normalisation examples (distribution/reference)
     ['index.docker.io/library/nginx', 'docker.io/library/nginx:latest', 'nginx:latest', 'docker.io', 'library/nginx'],
     ['index.docker.io/fooo/bar', 'docker.io/fooo/bar:latest', 'fooo/bar:latest', 'docker.io', 'fooo/bar'],
     ['registry-1.docker.io/debian', 'docker.io/library/debian:latest', 'debian:latest', 'docker.io', 'library/debian'],
+    ['registry.hub.docker.com/debian', 'docker.io/library/debian:latest', 'debian:latest', 'docker.io', 'library/debian'],
+    ['Registry.Hub.Docker.com/org/app', 'docker.io/org/app:latest', 'org/app:latest', 'docker.io', 'org/app'],
     ['library/ubuntu', 'docker.io/library/ubuntu:latest', 'ubuntu:latest', 'docker.io', 'library/ubuntu'],
     ['other/library', 'docker.io/other/library:latest', 'other/library:latest', 'docker.io', 'other/library'],
     ['store/foo/bar', 'docker.io/store/foo/bar:latest', 'store/foo/bar:latest', 'docker.io', 'store/foo/bar'],
@@ -169,7 +171,7 @@ const host = fc.oneof(
   fc.constant('localhost'),
   fc.tuple(fc.nat(255), fc.nat(255), fc.nat(255), fc.nat(255)).map((o) => o.join('.')),
   fc.constantFrom('[::1]', '[fc00::1]', '[2001:db8::abcd]', '[FE80:0:0:0:0:0:0:1]'),
-  fc.constantFrom('docker.io', 'index.docker.io', 'registry-1.docker.io'),
+  fc.constantFrom('docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com'),
 );
 const domain = fc.option(
   fc.oneof(host, fc.tuple(host, port).map(([h, p]) => h + p)),

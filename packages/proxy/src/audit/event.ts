@@ -24,7 +24,8 @@ export interface AuditEvent {
   repository?: string;
   reference?: string;
   digest?: string;
-  verdict?: 'allow' | 'deny' | 'warn';
+  /** `indeterminate`: the evidence could not be read (upstream unavailable); refused with 503, nothing cached. */
+  verdict?: 'allow' | 'deny' | 'warn' | 'indeterminate';
   rule?: string;
   reasons?: string[];
   policyRevision?: string;
@@ -42,7 +43,7 @@ export interface AuditQuery {
   since?: number;
   /** Only events for images matching this glob over `<upstream>/<repository>` (also matched against `<repository>`). */
   image?: string;
-  verdict?: 'allow' | 'deny' | 'warn';
+  verdict?: 'allow' | 'deny' | 'warn' | 'indeterminate';
   /** At most this many events (the newest); default 1000. */
   limit?: number;
 }

@@ -1,8 +1,10 @@
 import { isAbsolute, resolve } from 'node:path';
-import { parseDigest } from '@tollgate/core';
+import { canonicalRegistryHost, parseDigest } from '@tollgate/core';
 import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
 import { parseListen } from './listen.js';
 import { readAudit, readAuth, readMode, readStore } from './auth-config.js';
+import { readRedirectHosts } from './redirect-hosts.js';
+import { normalizeRegistryName } from './registry-name.js';
 import type { GateConfig, LogLevel, ProxyConfig, TufConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
 
 export interface NormalizeOptions {
@@ -13,7 +15,7 @@ export interface NormalizeOptions {
 }
 
 const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams', 'auth', 'audit', 'store', 'mode', 'pinTags'] as const;
-const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags'] as const;
+const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'registry', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags', 'redirectHosts'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const PREFIX_COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;
@@ -136,15 +138,23 @@ function readUpstream(value: unknown, at: string, baseDir: string): UpstreamConf
   const ns = optionalString(doc.ns, `${at}.ns`, 255);
   if (ns !== undefined) {
     if (!HOST.test(ns)) throw configError(`${at}.ns`, 'must be a registry host name such as docker.io or ghcr.io');
-    upstream.ns = ns.toLowerCase();
+    upstream.ns = canonicalRegistryHost(ns);
+  }
+  const registry = optionalString(doc.registry, `${at}.registry`, 255);
+  if (registry !== undefined) {
+    const normalized = normalizeRegistryName(registry);
+    if (normalized === undefined) throw configError(`${at}.registry`, 'must be a registry host as image names write it, such as docker.io, ghcr.io or registry.local:5000');
+    upstream.registry = normalized;
   }
   if (!upstream.default && upstream.prefix === undefined && upstream.ns === undefined) {
     throw configError(at, 'cannot be reached: give it a prefix, an ns, or default: true');
   }
   if (doc.credentials !== undefined && doc.credentials !== null) upstream.credentials = readCredentials(doc.credentials, `${at}.credentials`, baseDir);
   if (doc.tls !== undefined && doc.tls !== null) upstream.tls = readUpstreamTls(doc.tls, `${at}.tls`, baseDir);
-  if (upstream.oci !== undefined && (upstream.credentials !== undefined || upstream.tls !== undefined)) {
-    throw configError(at, 'is an oci layout; credentials and tls apply only to url upstreams');
+  const redirectHosts = readRedirectHosts(doc.redirectHosts, `${at}.redirectHosts`);
+  if (redirectHosts !== undefined) upstream.redirectHosts = redirectHosts;
+  if (upstream.oci !== undefined && (upstream.credentials !== undefined || upstream.tls !== undefined || redirectHosts !== undefined)) {
+    throw configError(at, 'is an oci layout; credentials, tls and redirectHosts apply only to url upstreams');
   }
   return upstream;
 }

@@ -23,8 +23,13 @@ export interface UpstreamConfig {
   oci?: string;
   /** Clients reach it as `/v2/<prefix>/<repository>/…`. */
   prefix?: string;
-  /** Clients reach it with containerd's `?ns=<host>` parameter. */
+  /** Clients reach it with containerd's `?ns=<host>` parameter (Docker Hub's aliases are all `docker.io`). */
   ns?: string;
+  /**
+   * The registry its images are named under in policy rules (`<registry>/<repository>`); see registryOf() for the
+   * default (from `ns`, then the URL's host).
+   */
+  registry?: string;
   /** Requests that match no prefix or ns go here (Docker's `registry-mirrors` form). */
   default: boolean;
   credentials?: UpstreamCredentials;
@@ -37,6 +42,11 @@ export interface UpstreamConfig {
   mode?: EnforcementMode;
   /** Overrides the global pinTags for this upstream. */
   pinTags?: boolean;
+  /**
+   * Hosts (`host`, `host:port`, `*.domain`) this upstream may redirect to, or name as token realm, even on
+   * loopback/private/link-local addresses; any other host must be public (or on the upstream's own kind of address).
+   */
+  redirectHosts?: string[];
 }
 
 export interface CacheConfig {

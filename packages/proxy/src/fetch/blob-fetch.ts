@@ -1,37 +1,18 @@
-import { createHash } from 'node:crypto';
 import { open, unlink, type FileHandle } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
+import { createBlobHasher, type BlobHasher } from './blob-hasher.js';
+import { ByteWindow } from './byte-window.js';
+import { openTempFile, TempFileWriter, type TempFile } from './temp-file.js';
 
 /** Largest chunk a reader reads from the file at once (readers that keep up are served from the window). */
 const READ_CHUNK = 256 * 1024;
-/** Bytes received and hashed but not yet on disk before the download waits for the disk. */
-const MAX_PENDING = 4 * 1024 * 1024;
-/** Bytes written between two background flushes of the temp file to disk. */
-const SYNC_EVERY = 16 * 1024 * 1024;
-/** The most recently written bytes kept in memory, so readers at the tail need not read them back from the file. */
+/** Bytes received and hashed but not yet on disk before the download stops reading from the upstream. */
+const MAX_PENDING = 8 * 1024 * 1024;
+/** The most recent bytes kept in memory (more while the disk lags: bytes not yet written are never dropped). */
 const WINDOW = 4 * 1024 * 1024;
-
-/** Writes all of `buffers` at `position` (writev may write less than asked; the rest is written again). */
-async function writeAllAt(handle: FileHandle, buffers: Buffer[], position: number): Promise<void> {
-  let rest = buffers;
-  let at = position;
-  while (rest.length > 0) {
-    const { bytesWritten } = await handle.writev(rest, at);
-    at += bytesWritten;
-    let skip = bytesWritten;
-    const next: Buffer[] = [];
-    for (const b of rest) {
-      if (skip >= b.length) skip -= b.length;
-      else {
-        next.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-    }
-    if (bytesWritten === 0 && next.length > 0) throw new TollgateError('STORE_ERROR', 'writing a blob temp file made no progress; check the disk');
-    rest = next;
-  }
-}
+/** The most bytes a reader hands its socket in one corked batch. */
+const MAX_BATCH = 2 * 1024 * 1024;
 
 export type FetchState = 'pending' | 'streaming' | 'committed' | 'failed';
 
@@ -45,18 +26,26 @@ export interface BlobFetchOptions {
   open: (signal: AbortSignal) => Promise<Readable>;
   /** Moves the verified temp file into the store. */
   commit: (tempPath: string) => Promise<void>;
-  /** Called for every chunk received from the upstream. */
+  /** Called as bytes from the upstream are written to the temp file. */
   onBytes?: (n: number) => void;
+  /** Creates the temp file (default: `open(tempPath, 'wx', 0o600)`). */
+  openTempFile?: (path: string) => Promise<TempFile>;
+  /** Starts the digest of the bytes (default: on the shared hashing thread, see blob-hasher.ts). */
+  createHasher?: typeof createBlobHasher;
 }
 
 /**
  * One upstream download of one blob, shared by every client that asks for it meanwhile. Bytes go through the hash
- * as they arrive and on to a temp file (written in batches while the next bytes arrive, at most MAX_PENDING ahead
- * of the disk); readers tail what is written, from an in-memory window of the latest bytes when they keep up, else
- * from the temp file. The last byte is held back until the digest and size are verified, so a client never
- * receives a complete blob that failed verification: on failure every reader is destroyed (the client sees a cut
- * connection) and the temp file is removed. The last byte goes out once the verified temp file is fsynced and
- * renamed into the store, so a client that has the whole blob finds it cached.
+ * as they arrive, into an in-memory window and on to a temp file (written in batches while the next bytes arrive,
+ * at most MAX_PENDING ahead of the disk). Readers follow the bytes RECEIVED (and hashed), not only those written:
+ * a fast client is not held to the disk's pace. A reader that fell behind the window reads the temp file, which
+ * holds every byte the window has dropped (bytes not yet written are never dropped from it).
+ *
+ * Each reader's last byte (the blob's, or its range's) is held back until the digest and size are verified, so a
+ * client never receives a complete blob or range that failed verification: on any failure (upstream, digest, size,
+ * disk) every reader is destroyed (the client sees a cut connection) and the temp file is removed. The last byte
+ * goes out once the verified temp file is fsynced and renamed into the store, so a client that has the whole blob
+ * finds it cached.
  */
 export class BlobFetch {
   state: FetchState = 'pending';
@@ -65,11 +54,12 @@ export class BlobFetch {
   readonly ready: Promise<void>;
   /** Resolves once the blob is verified and committed; rejects on any failure. */
   readonly done: Promise<void>;
-  private written = 0;
-  /** The latest written bytes: `window[0]` starts at file offset `windowStart`; they end at `written`. */
-  private window: Buffer[] = [];
-  private windowStart = 0;
+  /** Bytes received from the upstream and hashed. */
+  private received = 0;
+  private readonly window = new ByteWindow();
+  private writer: TempFileWriter | undefined;
   private waiters: (() => void)[] = [];
+  private notifyScheduled = false;
   private readonly controller = new AbortController();
 
   constructor(private readonly options: BlobFetchOptions) {
@@ -98,144 +88,134 @@ export class BlobFetch {
   }
 
   private notify(): void {
+    this.notifyScheduled = false;
     const waiters = this.waiters;
     this.waiters = [];
     for (const wake of waiters) wake();
   }
 
-  private changed(): Promise<void> {
-    return new Promise((resolve) => this.waiters.push(resolve));
+  /**
+   * Wakes the readers once per turn of the event loop, not once per upstream chunk: what arrived meanwhile goes
+   * out in one corked batch (one writev per client), which is what keeps the per-chunk cost down.
+   */
+  private notifySoon(): void {
+    if (this.notifyScheduled) return;
+    this.notifyScheduled = true;
+    setImmediate(() => this.notify());
   }
 
   private async run(readyResolve: () => void, readyReject: (e: Error) => void): Promise<void> {
     const { digest, size, tempPath } = this.options;
     const algorithm = parseDigest(digest).algorithm;
-    const hash = createHash(algorithm);
-    let writeHandle: FileHandle | undefined;
     let upstream: Readable | undefined;
+    let hasher: BlobHasher | undefined;
     try {
-      writeHandle = await open(tempPath, 'wx', 0o600);
+      const file = await (this.options.openTempFile ?? openTempFile)(tempPath);
+      this.writer = new TempFileWriter(file, {
+        written: (bytes) => {
+          this.window.trim(WINDOW, this.writer!.written);
+          this.options.onBytes?.(bytes);
+          this.onWritten?.();
+          // Readers behind the window wait for the file.
+          this.notifySoon();
+        },
+        failed: () => upstream?.destroy(),
+      });
       upstream = await this.options.open(this.controller.signal);
-      // The loop below sees the stream's error; this listener only keeps an early one from being "unhandled".
-      upstream.on('error', () => undefined);
       this.state = 'streaming';
       readyResolve();
-      const file = writeHandle;
-      let received = 0;
-      let pending: Buffer[] = [];
-      let pendingBytes = 0;
-      let flushing: Promise<void> | undefined;
-      let writeError: unknown;
-      // Flushed to disk while the download goes on, so the fsync before the commit (which the last byte waits for)
-      // only has the tail left: on this machine's disk a 93 MB blob's final fsync went from ~30 ms to a few.
-      let syncedUpTo = 0;
-      let syncing: Promise<void> | undefined;
-      const syncAhead = () => {
-        if (syncing !== undefined || this.written - syncedUpTo < SYNC_EVERY) return;
-        const upTo = this.written;
-        syncing = file.datasync().then(
-          () => {
-            syncedUpTo = upTo;
-            syncing = undefined;
-          },
-          (error: unknown) => {
-            writeError ??= error;
-            syncing = undefined;
-          },
-        );
-      };
-      // Writes what has been received, in order, batch after batch, while the loop below keeps receiving.
-      const flush = async (): Promise<void> => {
-        while (pending.length > 0) {
-          const batch = pending;
-          const bytes = pendingBytes;
-          pending = [];
-          pendingBytes = 0;
-          await writeAllAt(file, batch, this.written);
-          this.written += bytes;
-          this.remember(batch, bytes);
-          syncAhead();
-          this.options.onBytes?.(bytes);
-          this.notify();
-        }
-      };
-      const startFlush = () => {
-        flushing ??= flush().then(
-          () => {
-            flushing = undefined;
-          },
-          (error: unknown) => {
-            writeError ??= error;
-            flushing = undefined;
-          },
-        );
-      };
-      for await (const chunk of upstream) {
-        if (writeError !== undefined) throw writeError;
-        const bytes: Buffer = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
-        if (received + bytes.length > size) {
-          throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent more than the ${size} bytes its descriptor declares`);
-        }
-        hash.update(bytes);
-        received += bytes.length;
-        pending.push(bytes);
-        pendingBytes += bytes.length;
-        startFlush();
-        if (pendingBytes >= MAX_PENDING) await flushing;
+      hasher = (this.options.createHasher ?? createBlobHasher)(algorithm, size, () => this.onWritten?.());
+      await this.receive(upstream, hasher);
+      if (this.writer.error !== undefined) throw this.writer.error;
+      if (this.received !== size) {
+        throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent ${this.received} bytes, not the ${size} its descriptor declares; the blob is truncated`);
       }
-      while (flushing !== undefined) await flushing;
-      if (writeError !== undefined) throw writeError;
-      if (this.written !== size) {
-        throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent ${this.written} bytes, not the ${size} its descriptor declares; the blob is truncated`);
-      }
-      const actual = `${algorithm}:${hash.digest('hex')}`;
+      const actual = `${algorithm}:${await hasher.digest()}`;
       if (actual !== digest) {
         throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
       }
-      await syncing;
-      if (writeError !== undefined) throw writeError;
-      await writeHandle.sync();
-      await writeHandle.close();
-      writeHandle = undefined;
+      await this.writer.finish();
       await this.options.commit(tempPath);
       this.state = 'committed';
-      this.window = [];
+      this.window.clear();
       this.notify();
     } catch (error) {
       const failure = error instanceof Error ? error : new Error(String(error));
       this.state = 'failed';
       this.error = failure;
-      this.window = [];
+      this.window.clear();
       readyReject(failure);
       upstream?.destroy();
-      await writeHandle?.close().catch(() => undefined);
-      await unlink(tempPath).catch(() => undefined);
+      hasher?.dispose();
       this.notify();
+      await this.writer?.abandon();
+      await unlink(tempPath).catch(() => undefined);
       throw failure;
     }
   }
 
-  /** Keeps `batch` (just written, ending at `written`) in the window, dropping the oldest bytes beyond WINDOW. */
-  private remember(batch: Buffer[], bytes: number): void {
-    if (this.window.length === 0) this.windowStart = this.written - bytes;
-    this.window.push(...batch);
-    while (this.window.length > 1 && this.written - this.windowStart - this.window[0]!.length >= WINDOW) {
-      this.windowStart += this.window.shift()!.length;
-    }
+  /**
+   * Reads the upstream to its end: every chunk is hashed, kept in the window for the readers and queued for the
+   * temp file. Reading pauses while the disk is MAX_PENDING behind, and stops at the first byte past the declared
+   * size, a disk failure or an upstream error.
+   */
+  private receive(upstream: Readable, hasher: BlobHasher): Promise<void> {
+    const { digest, size } = this.options;
+    const writer = this.writer!;
+    return new Promise<void>((resolve, reject) => {
+      let paused = false;
+      const finish = (error?: Error) => {
+        upstream.off('data', onData);
+        upstream.off('end', onEnd);
+        upstream.off('error', onError);
+        upstream.off('close', onClose);
+        // A late error from the stream after this must not be unhandled.
+        upstream.on('error', () => undefined);
+        if (error !== undefined) reject(error);
+        else resolve();
+      };
+      const onData = (data: Buffer | string) => {
+        const chunk = typeof data === 'string' ? Buffer.from(data) : data;
+        if (this.received + chunk.length > size) {
+          finish(new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent more than the ${size} bytes its descriptor declares`));
+          upstream.destroy();
+          return;
+        }
+        if (writer.error !== undefined) {
+          finish(writer.error);
+          return;
+        }
+        hasher.update(chunk);
+        this.received += chunk.length;
+        this.window.push(chunk);
+        writer.append(chunk);
+        this.notifySoon();
+        if (!paused && (writer.backlog >= MAX_PENDING || hasher.backlog >= MAX_PENDING)) {
+          paused = true;
+          upstream.pause();
+        }
+      };
+      const onEnd = () => finish();
+      const onError = (error: Error) => finish(writer.error ?? error);
+      const onClose = () => finish(writer.error ?? new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream connection closed before the body ended`));
+      // Reading resumes once the disk and the hash have caught up halfway (checked as each batch is done).
+      this.onWritten = () => {
+        if (paused && writer.backlog < MAX_PENDING / 2 && hasher.backlog < MAX_PENDING / 2) {
+          paused = false;
+          upstream.resume();
+        }
+      };
+      upstream.on('data', onData);
+      upstream.once('end', onEnd);
+      upstream.once('error', onError);
+      upstream.once('close', onClose);
+    }).finally(() => {
+      this.onWritten = undefined;
+    });
   }
 
-  /** Slices of the window covering `position` up to `limit` (exclusive), without copying; empty if not held there. */
-  private fromWindow(position: number, limit: number): Buffer[] {
-    const slices: Buffer[] = [];
-    if (position < this.windowStart) return slices;
-    let start = this.windowStart;
-    for (const chunk of this.window) {
-      const end = start + chunk.length;
-      if (position < end && start < limit) slices.push(chunk.subarray(Math.max(0, position - start), Math.min(chunk.length, limit - start)));
-      start = end;
-    }
-    return slices;
-  }
+  /** Set while `receive` runs: resumes the upstream once the disk and the hash caught up. */
+  private onWritten: (() => void) | undefined;
 
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
   private async openBytes(): Promise<FileHandle> {
@@ -250,10 +230,20 @@ export class BlobFetch {
     return open(this.options.finalPath, 'r');
   }
 
-  /** Bytes a reader may send now: all when committed, else all but the last byte received. */
-  private available(): number {
-    if (this.state === 'committed') return this.options.size;
-    return Math.max(0, Math.min(this.written, this.options.size - 1));
+  /**
+   * The offset up to which (exclusive) a reader of bytes [.., end] may send now: what has been received and hashed.
+   * Until the blob is verified and committed, the last byte the reader asked for is held back whatever it is: a
+   * range that ends before the blob does must not complete (a clean 206) on bytes that may yet fail verification,
+   * any more than a full GET may.
+   */
+  private sendableUpTo(end: number): number {
+    if (this.state === 'committed') return end + 1;
+    return Math.min(this.received, end);
+  }
+
+  /** How far the temp file holds the bytes (readers behind the window read up to here). */
+  private get onDisk(): number {
+    return this.writer?.written ?? 0;
   }
 
   /**
@@ -285,18 +275,25 @@ export class BlobFetch {
     try {
       while (position <= end && !closed) {
         if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
-        const available = Math.min(this.available(), end + 1);
+        const available = this.sendableUpTo(end);
         if (position >= available) {
           await changedOrClosed();
           continue;
         }
-        let slices = this.fromWindow(position, available);
+        let slices = this.window.slices(position, available, MAX_BATCH);
         if (slices.length === 0) {
+          // Behind the window (or the fetch committed): from the file, which holds every byte the window dropped.
+          const limit = this.state === 'committed' ? available : Math.min(available, this.onDisk);
+          if (position >= limit) {
+            await changedOrClosed();
+            continue;
+          }
           handle ??= await this.openBytes();
-          const length = Math.min(available - position, READ_CHUNK);
+          const length = Math.min(limit - position, READ_CHUNK);
           const buffer = Buffer.allocUnsafe(length);
           const { bytesRead } = await handle.read(buffer, 0, length, position);
           if (bytesRead === 0) throw new TollgateError('STORE_ERROR', 'blob temp file ended early');
+          if ((this.state as FetchState) === 'failed') throw this.error ?? new Error('blob fetch failed');
           slices = [buffer.subarray(0, bytesRead)];
         }
         if (sink.destroyed) closed = true;
@@ -310,7 +307,7 @@ export class BlobFetch {
         sink.uncork();
         if (!flowing && !closed) await drainedOrClosed();
       }
-      // A range that ends early still waits for the verdict on the whole blob before it ends cleanly.
+      // Reached only once committed (the held-back last byte is sent then), or when the sink closed.
       while (!closed && this.state !== 'committed') {
         if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
         await changedOrClosed();

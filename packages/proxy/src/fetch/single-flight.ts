@@ -10,6 +10,10 @@ export class SingleFlight<T> {
     return promise;
   }
 
+  has(key: string): boolean {
+    return this.inFlight.has(key);
+  }
+
   get size(): number {
     return this.inFlight.size;
   }

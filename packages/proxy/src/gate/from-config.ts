@@ -4,14 +4,16 @@ import {
   loadPolicyFile,
   loadTrustedRoot,
   MAX_TRUSTED_ROOT_BYTES,
-  parseReference,
   policyNeedsSigstoreRoot,
+  rulesMatchingNoRegistry,
   publicGoodTrustedRootViaTuf,
   TollgateError,
   warmUpVerification,
+  type LoadedPolicy,
   type TrustedRoot,
   type TufTrustedRoot,
 } from '@tollgate/core';
+import { registryOf } from '../config/registry-name.js';
 import type { GateConfig, TufConfig, UpstreamConfig } from '../config/types.js';
 import { allowAllGate } from './allow-all.js';
 import { allowListGate } from './allow-list.js';
@@ -51,6 +53,7 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
   if (config?.kind !== 'policy') return gateFromConfig(config);
   const policy = await loadPolicyFile(config.policy);
   const registries = new Map(upstreams.map((u) => [u.name, registryOf(u)]));
+  warnOfUnreachableRules(policy, [...new Set(registries.values())], options.notice);
   const base: PolicyGateOptions = {
     registryFor: (name) => {
       const registry = registries.get(name);
@@ -97,6 +100,17 @@ export async function loadGate(config: GateConfig | undefined, upstreams: readon
   });
 }
 
+/**
+ * Policy rules whose patterns name no registry any upstream serves never apply through this proxy (a rule written
+ * for docker.io/** while the Hub mirror is named by its own host): said once at start-up, naming the fix.
+ */
+function warnOfUnreachableRules(policy: LoadedPolicy, registries: string[], notice?: (line: string) => void): void {
+  for (const rule of rulesMatchingNoRegistry(policy.rules, registries)) {
+    const patterns = rule.patterns.map((p) => p.source).join(', ');
+    notice?.(`policy rule "${rule.name}" (images: ${patterns}) matches no registry of the configured upstreams (${registries.join(', ')}), so it never applies; fix its images or set upstreams[].registry`);
+  }
+}
+
 async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line: string) => void): Promise<TufTrustedRoot> {
   let tufRoot: Uint8Array | undefined;
   if (tuf.root !== undefined) {
@@ -112,12 +126,4 @@ async function trustedRootViaTuf(tuf: TufConfig, dataDir: string, notice?: (line
   });
   if (result.notice !== undefined) notice?.(result.notice);
   return result;
-}
-
-/** The registry host policy rules match for an upstream. */
-export function registryOf(upstream: UpstreamConfig): string {
-  if (upstream.url === undefined) return `${upstream.name}.oci`;
-  const host = new URL(upstream.url).host.toLowerCase();
-  // Normalised as references are: Docker Hub's aliases are docker.io.
-  return parseReference(`${host}/x`).registry;
 }

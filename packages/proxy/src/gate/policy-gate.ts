@@ -136,7 +136,7 @@ function toVerdict(verdict: PolicyVerdict, revision: string): Verdict {
   const reasons = lines.length > 0 ? lines.slice(0, MAX_REASONS) : [verdict.summary];
   if (lines.length > MAX_REASONS) reasons.push(`and ${lines.length - MAX_REASONS} more`);
   const verified = verdict.decision === 'allow' && verdict.findings.some((f) => (f.kind === 'signatures' || f.kind === 'attestation') && f.passed);
-  return { decision: verdict.decision, rule: verdict.rule ?? 'default', reasons, policyRevision: revision, verified };
+  return { decision: verdict.decision, rule: verdict.rule ?? 'default', reasons, policyRevision: revision, verified, ...(verdict.indeterminate ? { indeterminate: true } : {}) };
 }
 
 /** sha256 of a file's bytes, for PolicyGateOptions.trustedRootDigest. */

@@ -35,6 +35,11 @@ export interface Verdict {
   verified?: boolean;
   /** When the gate reached it (ms since the epoch), set by the proxy when it stores the verdict. */
   evaluatedAt?: number;
+  /**
+   * Not a decision: the gate could not read its evidence (an upstream unavailable for the moment). The proxy
+   * answers 503 and never stores it; `decision` stays `deny` so that nothing treats it as an allow.
+   */
+  indeterminate?: boolean;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { TollgateError } from '@tollgate/core';
+import { isUnavailableError, TollgateError } from '@tollgate/core';
 
 /** Error codes of the OCI distribution spec (plus distribution's UNAVAILABLE). */
 export type OciErrorCode =
@@ -76,7 +76,11 @@ export function toOciError(error: unknown, subject: Subject): OciError {
   }
 }
 
-/** Whether an upstream error means "try the cache": unreachable, rate limited or failing, not "no such thing". */
+/**
+ * Whether an upstream error means "try the cache": unreachable, rate limited or failing (5xx), not "no such thing"
+ * nor an answer (a 400 or 501 is the upstream's word). One definition with the gate's indeterminate outcome and
+ * the upstream's health.
+ */
 export function isUpstreamUnavailable(error: unknown): boolean {
-  return error instanceof TollgateError && (error.code === 'NETWORK_ERROR' || error.code === 'TOO_MANY_REQUESTS' || error.code === 'REGISTRY_ERROR');
+  return isUnavailableError(error);
 }

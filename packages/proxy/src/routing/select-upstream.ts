@@ -1,3 +1,4 @@
+import { canonicalRegistryHost } from '@tollgate/core';
 import type { Upstream } from '../upstream/types.js';
 
 export interface UpstreamRoute {
@@ -19,7 +20,8 @@ export function selectUpstream(upstreams: readonly Upstream[], name: string, ns:
   let chosen: Upstream | undefined;
   let repository = name;
   if (ns !== undefined) {
-    const wanted = ns.toLowerCase();
+    // containerd may name Docker Hub by any of its hosts; the config holds the canonical docker.io.
+    const wanted = canonicalRegistryHost(ns);
     chosen = upstreams.find((u) => u.config.ns === wanted);
     if (chosen === undefined) {
       return { error: 'unknown-ns', message: `no upstream is configured for namespace ${JSON.stringify(ns.slice(0, 100))}; tollgate only contacts configured upstreams` };

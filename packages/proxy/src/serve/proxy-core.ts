@@ -1,10 +1,11 @@
+import { isUnavailableError } from '@tollgate/core';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ClientAuth } from '../auth/client-auth.js';
 import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { BlobFetch } from '../fetch/blob-fetch.js';
 import { SingleFlight } from '../fetch/single-flight.js';
-import type { Gate } from '../gate/types.js';
+import type { Gate, Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable } from '../http/oci-error.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import type { BlobStore } from '../store/blob-store.js';
@@ -15,6 +16,8 @@ import type { Upstream, UpstreamManifest } from '../upstream/types.js';
 /** Everything the serving path shares: config, gate, upstreams, stores, in-flight work, metrics and the log. */
 export class ProxyCore {
   readonly manifestFlights = new SingleFlight<UpstreamManifest>();
+  /** Gate evaluations in flight, one per (revision, upstream, repository, digest). */
+  readonly verdictFlights = new SingleFlight<{ verdict: Verdict; cached: boolean }>();
   readonly blobFetches = new Map<string, BlobFetch>();
   private readonly health = new Map<string, boolean>();
   /** Bookkeeping that runs after a response (recording a cached blob, evicting past the bound). */
@@ -31,6 +34,8 @@ export class ProxyCore {
     readonly log: Logger,
     readonly auth: ClientAuth,
     readonly audit: AuditLog,
+    /** Milliseconds since the epoch: verdict and tag lifetimes, listing and health times. */
+    readonly now: () => number = Date.now,
   ) {
     for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
   }
@@ -79,7 +84,8 @@ export class ProxyCore {
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'error';
       this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: code });
-      if (code === 'NETWORK_ERROR' || code === 'TOO_MANY_REQUESTS' || code === 'REGISTRY_ERROR') this.setHealth(upstream, false, (error as Error).message);
+      // Down means unreachable, rate limiting or failing (5xx): a 400, 405 or 501 is an answer, not an outage.
+      if (isUnavailableError(error)) this.setHealth(upstream, false, (error as Error).message);
       throw error;
     }
   }
@@ -92,7 +98,7 @@ export class ProxyCore {
   async listing<T>(upstream: Upstream, kind: ListingKind, repository: string, query: string, work: () => Promise<T>): Promise<{ value: T; stale: boolean }> {
     try {
       const value = await this.upstreamCall(upstream, kind, work);
-      await this.meta.putListing(kind, upstream.name, repository, query, { value, at: Date.now() });
+      await this.meta.putListing(kind, upstream.name, repository, query, { value, at: this.now() });
       return { value, stale: false };
     } catch (error) {
       if (!isUpstreamUnavailable(error)) throw error;
@@ -110,7 +116,7 @@ export class ProxyCore {
     this.metrics.upstreamUp.set({ upstream: upstream.name }, ok ? 1 : 0);
     if (!ok) this.log.warn({ upstream: upstream.name, error }, 'upstream unavailable');
     else this.log.info({ upstream: upstream.name }, 'upstream available');
-    void this.meta.putHealth(upstream.name, { ok, at: Date.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
+    void this.meta.putHealth(upstream.name, { ok, at: this.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
   }
 
   upstreamHealth(): Record<string, boolean | undefined> {

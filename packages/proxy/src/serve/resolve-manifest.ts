@@ -1,4 +1,4 @@
-import { parseDigest, parseManifest } from '@tollgate/core';
+import { isUnavailableError, parseDigest, parseManifest } from '@tollgate/core';
 import type { TagMove } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable, OciError } from '../http/oci-error.js';
@@ -57,7 +57,7 @@ interface TagResolution {
 async function byTag(core: ProxyCore, route: UpstreamRoute, tag: string): Promise<TagResolution> {
   const { upstream, repository } = route;
   const entry = await core.meta.getTag(upstream.name, repository, tag);
-  const now = Date.now();
+  const now = core.now();
   if (entry !== undefined && now - entry.resolvedAt < core.config.cache.tagTtlSeconds * 1000) {
     const cached = await core.meta.getManifest(upstream.name, repository, entry.digest);
     if (cached !== undefined) {
@@ -118,19 +118,31 @@ export function verdictVerifies(verdict: Verdict): boolean {
  * warn, `cache.denyTtlSeconds` for a deny (0 = an allow stands until the policy changes; a deny is never reused).
  * A verdict stored without a time (by an older tollgate) is evaluated again.
  */
-function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
+export function verdictStands(core: ProxyCore, verdict: Verdict): boolean {
   if (verdict.evaluatedAt === undefined) return false;
   const { verdictTtlSeconds, denyTtlSeconds } = core.config.cache;
-  if (verdict.decision === 'deny') return denyTtlSeconds > 0 && Date.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
-  return verdictTtlSeconds === 0 || Date.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
+  if (verdict.decision === 'deny') return denyTtlSeconds > 0 && core.now() - verdict.evaluatedAt < denyTtlSeconds * 1000;
+  return verdictTtlSeconds === 0 || core.now() - verdict.evaluatedAt < verdictTtlSeconds * 1000;
 }
 
-/** Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits. */
+/**
+ * Asks the gate (or its cached verdict for this policy revision) and records what an admitted manifest admits.
+ * One evaluation per (revision, upstream, repository, digest) runs at a time: concurrent pulls of a manifest
+ * whose verdict is not cached wait for the one evaluation in flight (and its upstream reads) instead of repeating it.
+ */
 async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
   const { upstream, repository } = route;
   const revision = core.revisionFor(upstream);
   const cached = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
   if (cached !== undefined && verdictStands(core, cached)) return { verdict: cached, cached: true };
+  const key = JSON.stringify([revision, upstream.name, repository, manifest.digest]);
+  const joined = core.verdictFlights.has(key);
+  const outcome = await core.verdictFlights.run(key, () => evaluate(core, route, revision, reference, manifest, context));
+  return joined ? { ...outcome, cached: true } : outcome;
+}
+
+async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {
+  const { upstream, repository } = route;
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
   const source = upstream.source(repository);
@@ -147,6 +159,10 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
       ...(parents.length > 0 ? { parents } : {}),
     });
   } catch (error) {
+    if (isUnavailableError(error)) {
+      const reason = (error as Error).message.slice(0, 300);
+      return undecided(core, route, reference, manifest.digest, context, [reason]);
+    }
     core.metrics.verdicts.inc({ decision: 'error' });
     core.log.error({ upstream: upstream.name, repository, digest: manifest.digest, err: error }, 'gate evaluation failed; failing closed');
     const reason = error instanceof Error ? error.message.slice(0, 300) : 'gate error';
@@ -156,6 +172,7 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
       reason,
     });
   }
+  if (verdict.indeterminate === true && core.modeFor(upstream) === 'enforce') return undecided(core, route, reference, manifest.digest, context, verdict.reasons);
   core.metrics.verdicts.inc({ decision: verdict.decision });
   // In warn mode a denied manifest is served, so what it references must be servable too (under the +warn revision).
   if (verdict.decision !== 'deny' || core.modeFor(upstream) === 'warn') {
@@ -167,10 +184,23 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
       await core.meta.addParent(revision, upstream.name, repository, parsed.index.manifests.map((d) => d.digest), manifest.digest);
     }
   }
-  verdict = { ...verdict, evaluatedAt: Date.now() };
-  await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
+  verdict = { ...verdict, evaluatedAt: core.now() };
+  // Undecided (warn mode serves it) is never stored: the next pull asks again.
+  if (verdict.indeterminate !== true) await core.meta.putVerdict(revision, upstream.name, repository, manifest.digest, verdict);
   core.log.info({ upstream: upstream.name, repository, digest: manifest.digest, decision: verdict.decision, rule: verdict.rule }, 'gate verdict');
   return { verdict, cached: false };
+}
+
+/**
+ * The gate could not read its evidence (an upstream unavailable for the moment): not a policy decision. Audited as
+ * `indeterminate` with the cause, never stored as a verdict, answered 503 so the client retries.
+ */
+async function undecided(core: ProxyCore, route: UpstreamRoute, reference: string, digest: string, context: RequestContext, reasons: string[]): Promise<never> {
+  const { upstream, repository } = route;
+  core.metrics.verdicts.inc({ decision: 'indeterminate' });
+  core.log.warn({ upstream: upstream.name, repository, digest, reasons }, 'gate could not read its evidence; undecided, not cached');
+  await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest, verdict: 'indeterminate', rule: 'unavailable', reasons, policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
+  throw new OciError(503, 'UNAVAILABLE', `tollgate could not read what the policy needs for ${repository}@${digest} from upstream ${upstream.name} right now; try again`, { digest, reasons: reasons.slice(0, 5) });
 }
 
 function contextFields(context: RequestContext): { client?: string; identity?: string } {
@@ -218,7 +248,7 @@ export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, ref
       await core.meta.putTag(upstream.name, repository, reference, {
         digest: manifest.digest,
         mediaType: manifest.mediaType,
-        resolvedAt: resolution.fresh || previous === undefined ? Date.now() : previous.resolvedAt,
+        resolvedAt: resolution.fresh || previous === undefined ? core.now() : previous.resolvedAt,
         ...(accepted !== undefined ? { accepted } : {}),
       });
     }

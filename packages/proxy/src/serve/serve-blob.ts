@@ -4,12 +4,16 @@ import { BlobFetch } from '../fetch/blob-fetch.js';
 import { OciError } from '../http/oci-error.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
+import { resolveManifest, verdictStands, type RequestContext } from './resolve-manifest.js';
 
 /**
- * A blob is served only when a manifest admitted in this (upstream, repository) under the current policy revision
- * references it; anything else is BLOB_UNKNOWN, with no upstream request and no cross-repository serving.
+ * A blob is served only while a manifest admitted in this (upstream, repository) references it and that manifest's
+ * verdict stands: current policy revision, not expired, not denied since. Anything else is BLOB_UNKNOWN, with no
+ * upstream request and no cross-repository serving. An expired (or missing) verdict is evaluated again first, as a
+ * pull of the manifest would be: a signature removed upstream stops the image's blobs too, not only its manifest,
+ * and an upstream that cannot be read for the re-evaluation fails the blob closed.
  */
-export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDigest: string): Promise<{ digest: string; size: number }> {
+export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDigest: string, context: RequestContext = {}): Promise<{ digest: string; size: number }> {
   let digest: string;
   try {
     digest = parseDigest(rawDigest).value;
@@ -18,19 +22,24 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   }
   const revision = core.revisionFor(route.upstream);
   const admission = await core.meta.getAdmission(revision, route.upstream.name, route.repository, digest);
-  if (admission !== undefined && core.modeFor(route.upstream) === 'enforce') {
-    // The manifest that admitted it may have been evaluated again since (its verdict expired) and denied.
-    const verdict = await core.meta.getVerdict(revision, route.upstream.name, route.repository, admission.manifest);
-    if (verdict?.decision === 'deny') {
-      core.metrics.denied.inc({ reason: 'blob' });
-      throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', { reason: `the manifest that admitted this blob (${admission.manifest}) is now denied: ${(verdict.reasons[0] ?? verdict.rule ?? 'policy').slice(0, 200)}` });
-    }
-  }
   if (admission === undefined) {
     core.metrics.denied.inc({ reason: 'blob' });
     throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', {
       reason: 'no manifest admitted in this repository references this blob; pull the image manifest first',
     });
+  }
+  let verdict = await core.meta.getVerdict(revision, route.upstream.name, route.repository, admission.manifest);
+  if (verdict === undefined || !verdictStands(core, verdict)) {
+    try {
+      verdict = (await resolveManifest(core, route, admission.manifest, context)).verdict;
+    } catch (error) {
+      if (!(error instanceof OciError && error.code === 'DENIED')) throw error;
+      verdict = { decision: 'deny', reasons: [error.message], policyRevision: core.gate.revision };
+    }
+  }
+  if (verdict.decision === 'deny' && core.modeFor(route.upstream) === 'enforce') {
+    core.metrics.denied.inc({ reason: 'blob' });
+    throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', { reason: `the manifest that admitted this blob (${admission.manifest}) is now denied: ${(verdict.reasons[0] ?? verdict.rule ?? 'policy').slice(0, 200)}` });
   }
   return { digest, size: admission.size };
 }
@@ -55,8 +64,17 @@ async function openCached(core: ProxyCore, digest: string, size: number, range?:
   return { kind: 'file', handle, start: range?.start ?? 0, end: range?.end ?? size - 1 };
 }
 
+/**
+ * Downloads in flight are keyed by upstream and digest: clients of one upstream share its download, but an upstream
+ * that sends bad bytes (or fails) for a digest never makes pulls of the same digest through another upstream fail.
+ */
+function fetchKey(route: UpstreamRoute, digest: string): string {
+  return JSON.stringify([route.upstream.name, digest]);
+}
+
 function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number): BlobFetch {
   const { upstream, repository } = route;
+  const key = fetchKey(route, digest);
   const fetch = new BlobFetch({
     digest,
     size,
@@ -66,19 +84,19 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
     commit: (temp) => core.blobs.commit(temp, digest),
     onBytes: (n) => core.metrics.upstreamBytes.inc({ upstream: upstream.name }, n),
   });
-  core.blobFetches.set(digest, fetch);
+  core.blobFetches.set(key, fetch);
   core.metrics.inflight.inc();
   core.metrics.cache.inc({ kind: 'blob', result: 'miss' });
   const settled = fetch.done.then(
     async () => {
-      core.blobFetches.delete(digest);
+      core.blobFetches.delete(key);
       core.metrics.inflight.dec();
       await core.retention.added(digest, size).catch((error: unknown) => core.log.error({ err: error, digest }, 'recording a cached blob failed'));
       core.metrics.cacheBytes.set(core.retention.totalBytes);
       core.metrics.cacheBlobs.set(core.retention.count);
     },
     async (error: unknown) => {
-      core.blobFetches.delete(digest);
+      core.blobFetches.delete(key);
       core.metrics.inflight.dec();
       const code = error instanceof TollgateError ? error.code : 'ERROR';
       if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH') {
@@ -96,16 +114,17 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
 
 /**
  * Opens an admitted blob: from the store when it is there, else by joining the download in flight, else by
- * starting one (concurrent requests for one digest share a single upstream fetch).
+ * starting one (concurrent requests for one digest through one upstream share a single fetch).
  */
 export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
+  const key = fetchKey(route, digest);
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fetch = core.blobFetches.get(digest);
+    let fetch = core.blobFetches.get(key);
     if (fetch === undefined) {
       const cached = await openCached(core, digest, size, range);
       if (cached !== undefined) return cached;
       // Checked again without yielding: a fetch that committed meanwhile left the file, one in flight is in the map.
-      fetch = core.blobFetches.get(digest);
+      fetch = core.blobFetches.get(key);
       if (fetch === undefined) {
         if (core.blobs.hasSync(digest)) continue;
         fetch = startFetch(core, route, digest, size);

@@ -1,6 +1,6 @@
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -133,7 +133,58 @@ export class LevelMetadataStore implements MetadataStore {
     return stale.length;
   }
 
+  async markRevisionLive(revision: string, until: number): Promise<void> {
+    await this.part('revision').put(revision, { until });
+  }
+
+  async liveRevisions(now: number): Promise<Set<string>> {
+    const live = new Set<string>();
+    const expired: string[] = [];
+    for await (const [k, v] of this.part('revision').iterator()) {
+      if (typeof v.until === 'number' && v.until > now) live.add(k);
+      else expired.push(k);
+    }
+    await this.part('revision').batch(expired.map((key) => ({ type: 'del' as const, key })));
+    return live;
+  }
+
+  async trimAudit(maxEvents: number): Promise<number> {
+    const part = this.part('audit');
+    let seen = 0;
+    return deleteWhere(part, part.keys({ reverse: true }), () => ++seen > maxEvents);
+  }
+
+  async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    for (const table of REVISION_TABLES) {
+      const part = this.part(table);
+      removed += await deleteWhere(part, part.keys(), (k) => {
+        const revision = revisionOfKey(k);
+        return revision === undefined || !keep.has(revision);
+      });
+    }
+    return removed;
+  }
+
   async close(): Promise<void> {
     await this.db.close();
   }
+}
+
+/** Deletes, in batches, the keys `stale` picks as `keys` goes by; returns how many. */
+async function deleteWhere(part: { batch(ops: { type: 'del'; key: string }[]): Promise<void> }, keys: AsyncIterable<string>, stale: (key: string) => boolean): Promise<number> {
+  let batch: string[] = [];
+  let removed = 0;
+  const flush = async () => {
+    await part.batch(batch.map((key) => ({ type: 'del' as const, key })));
+    removed += batch.length;
+    batch = [];
+  };
+  for await (const key of keys) {
+    if (!stale(key)) continue;
+    batch.push(key);
+    if (batch.length >= 1000) await flush();
+  }
+  await flush();
+  return removed;
 }

@@ -84,11 +84,41 @@ export interface MetadataStore {
   scanAudit(options?: { since?: number }): AsyncIterable<AuditEvent>;
   /** Removes tag entries resolved before `before` (gc); returns how many. */
   pruneTags(before: number): Promise<number>;
+  /**
+   * Removes verdicts, blob admissions and parent links made under any revision not in `keep` (a policy, trusted
+   * root or mode that is no longer in force); returns how many records went. Without it they grow forever.
+   */
+  pruneRevisions(keep: ReadonlySet<string>): Promise<number>;
+  /** Drops the oldest audit events beyond `maxEvents` (Redis trims approximately); returns how many went, if known. */
+  trimAudit(maxEvents: number): Promise<number>;
+  /**
+   * Says that a proxy serves under `revision` until `until` (ms since the epoch): each proxy sharing the store
+   * renews its own, so pruning keeps what any of them still uses.
+   */
+  markRevisionLive(revision: string, until: number): Promise<void>;
+  /** The revisions marked live until after `now` (expired marks are dropped). */
+  liveRevisions(now: number): Promise<Set<string>>;
   close(): Promise<void>;
 }
 
 /** Keys of composite records: JSON arrays, so no component can forge a separator. */
 export const metaKey = (...parts: string[]): string => JSON.stringify(parts);
+
+/** The audit trail keeps at most about this many events, in every store. */
+export const AUDIT_MAX_EVENTS = 1_000_000;
+
+/** The records kept per gate revision (their keys start with the revision). */
+export const REVISION_TABLES = ['verdict', 'admission', 'parent'] as const;
+
+/** The revision a revision-keyed record's metaKey starts with; undefined for a key that is not one. */
+export function revisionOfKey(key: string): string | undefined {
+  try {
+    const parts: unknown = JSON.parse(key);
+    return Array.isArray(parts) && typeof parts[0] === 'string' ? parts[0] : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 /** The sort key of an audit event: zero-padded time then a sequence number. */
 export function auditKey(at: number, seq: number): string {

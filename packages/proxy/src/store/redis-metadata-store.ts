@@ -1,14 +1,12 @@
 import { Redis } from 'ioredis';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { metaKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
 const MAX_VALUE_BYTES = 8 * 1024 * 1024;
 /** Audit stream entries read per round trip. */
 const AUDIT_PAGE = 500;
-/** The audit stream is trimmed (approximately) to this many events. */
-const AUDIT_MAX_EVENTS = 1_000_000;
 
 function parse<T>(text: string | null): T | undefined {
   if (text === null) return undefined;
@@ -195,6 +193,45 @@ export class RedisMetadataStore implements MetadataStore {
     } while (cursor !== '0');
     for (let i = 0; i < stale.length; i += 1000) await this.redis.hdel('tollgate:tag', ...stale.slice(i, i + 1000));
     return stale.length;
+  }
+
+  async markRevisionLive(revision: string, until: number): Promise<void> {
+    await this.redis.hset('tollgate:revisions', revision, String(until));
+  }
+
+  async liveRevisions(now: number): Promise<Set<string>> {
+    const all = await this.redis.hgetall('tollgate:revisions');
+    const live = new Set<string>();
+    const expired: string[] = [];
+    for (const [revision, until] of Object.entries(all)) {
+      if (Number(until) > now) live.add(revision);
+      else expired.push(revision);
+    }
+    if (expired.length > 0) await this.redis.hdel('tollgate:revisions', ...expired);
+    return live;
+  }
+
+  async trimAudit(maxEvents: number): Promise<number> {
+    return this.redis.xtrim('tollgate:audit', 'MAXLEN', '~', maxEvents);
+  }
+
+  async pruneRevisions(keep: ReadonlySet<string>): Promise<number> {
+    let removed = 0;
+    for (const table of REVISION_TABLES) {
+      const prefix = `tollgate:${table}:`;
+      let cursor = '0';
+      do {
+        // MATCH on the fixed prefix only: the rest of the key is JSON, whose characters MATCH would read as a glob.
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+        const stale = keys.filter((key) => {
+          const revision = revisionOfKey(key.slice(prefix.length));
+          return revision === undefined || !keep.has(revision);
+        });
+        if (stale.length > 0) removed += await this.redis.del(...stale);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+    return removed;
   }
 
   async close(): Promise<void> {

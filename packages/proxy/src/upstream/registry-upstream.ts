@@ -1,7 +1,8 @@
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { RegistryClient, RegistrySource, TollgateError, type ContentSource, type IndexManifest, type RegistryCredentials } from '@tollgate/core';
+import { DOCKER_HUB, RegistryClient, RegistrySource, TollgateError, type ContentSource, type IndexManifest, type RegistryCredentials } from '@tollgate/core';
 import { Agent } from 'undici';
+import { registryOf } from '../config/registry-name.js';
 import type { UpstreamConfig } from '../config/types.js';
 import { checkedManifest } from './manifest-check.js';
 import type { TagsPage, Upstream, UpstreamManifest } from './types.js';
@@ -9,7 +10,6 @@ import type { TagsPage, Upstream, UpstreamManifest } from './types.js';
 /** Tags read from an upstream for one listing. */
 export const MAX_TAGS = 100_000;
 
-const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
 
 function credentialsOf(config: UpstreamConfig, env: NodeJS.ProcessEnv): { credentials?: RegistryCredentials; dockerConfigPath?: string } {
   const c = config.credentials;
@@ -44,7 +44,8 @@ export class RegistryUpstream implements Upstream {
     this.name = config.name;
     this.host = url.host;
     this.location = `${url.protocol}//${url.host}`;
-    this.dockerHub = DOCKER_HUB.has(url.hostname.toLowerCase());
+    // Hub naming (`library/` for one-component names) for Docker Hub and for mirrors of it named docker.io.
+    this.dockerHub = registryOf(config) === DOCKER_HUB;
     const tls = config.tls;
     if (tls !== undefined) {
       this.agent = new Agent({
@@ -64,6 +65,9 @@ export class RegistryUpstream implements Upstream {
       timeoutMs: config.timeoutSeconds * 1000,
       userAgent: 'tollgate-proxy/0.1',
       ...(this.agent !== undefined ? { dispatcher: this.agent } : {}),
+      // Blob redirects and token realms elsewhere must be public unless listed here (no SSRF into our network).
+      ...(config.redirectHosts !== undefined ? { redirectHosts: config.redirectHosts } : {}),
+      redirectHostsSetting: `upstreams[].redirectHosts of upstream "${config.name}" in the proxy config`,
     });
   }
 

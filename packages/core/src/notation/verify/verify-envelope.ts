@@ -7,6 +7,7 @@ import { levelActions } from '../trust-policy/levels.js';
 import type { NotationResult, NotationSigner, NotationTarget, NotationVerifyOptions } from '../types.js';
 import { certificateInfo, formatSubject } from '../x509/cert-info.js';
 import { chainProblem, validityProblem } from '../x509/chain.js';
+import { publicKeyId } from '../x509/key-id.js';
 import { identityMatches } from './identity.js';
 import { algorithmForKey } from './key-algorithm.js';
 import { ResultBuilder } from './result-builder.js';
@@ -51,6 +52,7 @@ function signerOf(envelope: NotationEnvelope): NotationSigner {
   const signer: NotationSigner = {
     subject: formatSubject(certificateInfo(envelope.certificates[0]!)),
     chainFingerprints: envelope.certificates.map((c) => certificateInfo(c).fingerprint256),
+    keyId: publicKeyId(envelope.certificates[0]!.publicKey),
     signingScheme: header.signingScheme,
   };
   const time = header.authenticSigningTime ?? header.signingTime;

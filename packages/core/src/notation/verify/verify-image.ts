@@ -22,6 +22,11 @@ export interface NotationImageLimits {
   maxSignatures?: number;
   /** Largest envelope fetched (default and ceiling 4 MiB); never more than the layer descriptor's size. */
   maxEnvelopeBytes?: number;
+  /**
+   * Verify every signature found instead of stopping at the first that passes (notation's behaviour); each that
+   * passes is then in `verifiedAll`. The policy engine does this to credit every signer a threshold could count.
+   */
+  all?: boolean;
 }
 
 export interface NotationSignatureOutcome {
@@ -36,6 +41,8 @@ export interface NotationImageResult {
   ok: boolean;
   /** The first signature that verified (notation accepts the artifact on the first one). */
   verified?: NotationResult;
+  /** With `all`: every signature that verified, in the order examined. */
+  verifiedAll?: NotationResult[];
   signatures: NotationSignatureOutcome[];
   reasons: string[];
   warnings: string[];
@@ -73,9 +80,9 @@ async function fetchEnvelope(source: NotationSignatureSource, repository: string
 /**
  * Finds the Notary Project signatures of a manifest (referrers with artifactType
  * application/vnd.cncf.notary.signature, or the referrers tag schema) and verifies them in turn with
- * verifyNotationEnvelope until one passes. Bounded: at most `maxSignatures` manifests, envelopes of at most 4 MiB
- * and never more than their descriptor says, every fetched byte checked against its digest. At the skip level
- * nothing is fetched.
+ * verifyNotationEnvelope until one passes (with `all`, every one). Bounded: at most `maxSignatures` manifests,
+ * envelopes of at most 4 MiB and never more than their descriptor says, every fetched byte checked against its
+ * digest. At the skip level nothing is fetched.
  */
 export async function verifyNotationImage(
   source: NotationSignatureSource,
@@ -100,6 +107,7 @@ export async function verifyNotationImage(
     return { ok: false, signatures: [], reasons: [`no notation signature is associated with ${target.digest}`], warnings };
   }
   const signatures: NotationSignatureOutcome[] = [];
+  const verifiedAll: NotationResult[] = [];
   for (const descriptor of descriptors) {
     let bytes: Uint8Array;
     try {
@@ -111,7 +119,12 @@ export async function verifyNotationImage(
     }
     const result = await verifyNotationEnvelope(bytes, target, options);
     signatures.push({ digest: descriptor.digest, result });
-    if (result.ok) return { ok: true, verified: result, signatures, reasons: [], warnings: [...warnings, ...result.warnings] };
+    if (!result.ok) continue;
+    if (!limits.all) return { ok: true, verified: result, signatures, reasons: [], warnings: [...warnings, ...result.warnings] };
+    verifiedAll.push(result);
+  }
+  if (verifiedAll.length > 0) {
+    return { ok: true, verified: verifiedAll[0]!, verifiedAll, signatures, reasons: [], warnings: [...warnings, ...verifiedAll.flatMap((r) => r.warnings)] };
   }
   const reasons = signatures.map((s) => `signature ${s.digest}: ${s.error ?? s.result?.reasons.join('; ') ?? 'not verified'}`);
   return { ok: false, signatures, reasons, warnings };

@@ -1,3 +1,4 @@
+import { isUnavailableError } from '../../errors/tollgate-error.js';
 import type { PolicyImage } from '../evaluate/types.js';
 import { checkHealthcheck } from './config-checks.js';
 import { checkNoSecrets, checkNoSetuid } from './file-checks.js';
@@ -46,6 +47,8 @@ async function guarded(check: string, run: () => Promise<CheckOutcome>): Promise
   try {
     return await run();
   } catch (error) {
-    return { check, passed: false, reason: `the image's files could not be read (denied): ${error instanceof Error ? error.message : String(error)}` };
+    const detail = error instanceof Error ? error.message : String(error);
+    if (isUnavailableError(error)) return { check, passed: false, indeterminate: true, reason: `the image's files could not be read for now (retry): ${detail}` };
+    return { check, passed: false, reason: `the image's files could not be read (denied): ${detail}` };
   }
 }

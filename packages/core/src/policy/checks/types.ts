@@ -27,4 +27,6 @@ export interface CheckOutcome {
   check: string;
   passed: boolean;
   reason: string;
+  /** Failed only because the image's blobs could not be read for now (the registry unavailable): undecided. */
+  indeterminate?: boolean;
 }

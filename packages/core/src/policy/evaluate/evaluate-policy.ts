@@ -39,11 +39,15 @@ export async function evaluatePolicy(image: PolicyImage, policy: LoadedPolicy, o
   ];
   const failed = findings.filter((f) => !f.passed && (f.kind === 'signatures' || f.kind === 'attestation' || f.kind === 'check' || f.kind === 'platform'));
   const decision: Decision = failed.length === 0 ? 'allow' : rule.mode === 'warn' ? 'warn' : 'deny';
+  // Not allowed only because evidence could not be read: undecided, to be tried again — never cached as a verdict.
+  const indeterminate = failed.length > 0 && failed.every((f) => f.indeterminate === true);
   const summary =
     failed.length === 0
       ? `allowed by rule ${JSON.stringify(rule.name)}: every requirement holds`
-      : `${decision === 'warn' ? 'would be denied (warn mode)' : 'denied'} by rule ${JSON.stringify(rule.name)}: ${failed.map((f) => `${f.name}: ${f.reason}`).slice(0, 3).join('; ')}${failed.length > 3 ? `; and ${failed.length - 3} more` : ''}`;
-  return { ...base, decision, rule: rule.name, pattern: match.pattern.source, mode: rule.mode, platforms: rule.platforms, summary, findings };
+      : indeterminate
+        ? `undecided by rule ${JSON.stringify(rule.name)}: evidence could not be read for now (retry): ${failed.map((f) => `${f.name}: ${f.reason}`).slice(0, 3).join('; ')}`
+        : `${decision === 'warn' ? 'would be denied (warn mode)' : 'denied'} by rule ${JSON.stringify(rule.name)}: ${failed.map((f) => `${f.name}: ${f.reason}`).slice(0, 3).join('; ')}${failed.length > 3 ? `; and ${failed.length - 3} more` : ''}`;
+  return { ...base, decision, rule: rule.name, pattern: match.pattern.source, mode: rule.mode, platforms: rule.platforms, summary, findings, ...(indeterminate ? { indeterminate } : {}) };
 }
 
 async function evaluateRule(image: PolicyImage, rule: CompiledRule, verifier: AuthorityVerifier | undefined): Promise<Finding[]> {
@@ -69,7 +73,7 @@ async function evaluateRule(image: PolicyImage, rule: CompiledRule, verifier: Au
   }
   if (rule.checks) {
     for (const outcome of await runChecks(image, rule.checks)) {
-      findings.push({ kind: 'check', name: `${rule.name}/checks.${outcome.check}`, passed: outcome.passed, reason: outcome.reason });
+      findings.push({ kind: 'check', name: `${rule.name}/checks.${outcome.check}`, passed: outcome.passed, reason: outcome.reason, ...(outcome.indeterminate ? { indeterminate: true } : {}) });
     }
   }
   return findings;

@@ -43,21 +43,56 @@ export interface PolicyImage {
   readLayerFile?(layer: LayerIndex, path: string, expect: { sha256: string; maxBytes: number }): Promise<Uint8Array>;
 }
 
-/** What a verifier found for one authority over the signatures of one manifest. */
+/**
+ * What a verifier found for one authority over the signatures of one manifest.
+ *
+ * A signer is named by a stable id that does not depend on how the authority matched it: a key's id (sha256 of its
+ * SPKI, EC points uncompressed: publicKeyId), a keyless identity (`issuer subject`: the OIDC identity, not the
+ * certificate, which is new for every signing), a notation certificate subject. The same signer found twice, or by
+ * two authorities, has the same id and counts once toward a threshold.
+ */
 export interface AuthorityResult {
   passed: boolean;
-  /** Distinct signers that verified: identities (`issuer subject`) or key ids. The same signer twice counts once. */
+  /** Distinct signers that verified. */
   signers: string[];
+  /**
+   * Other ids a signer is also known by, each group naming one signer (a notation signer's subject with its
+   * certificate's key id). Signers that share any id in any group are one signer when a threshold is counted.
+   */
+  aliases?: string[][];
   /** Why signatures failed, one line each. */
   reasons: string[];
+  /**
+   * Not passed because the signatures could not all be read (the registry was unavailable: network, 429, 5xx), so
+   * nothing was decided about them. Makes the finding indeterminate, never a pass.
+   */
+  indeterminate?: boolean;
+}
+
+/** One verified attestation statement and the signer whose signature carries it (an id as in AuthorityResult). */
+export interface VerifiedStatement {
+  statement: unknown;
+  signer: string;
+}
+
+/** What a verifier found for one authority over the attestations of one manifest. */
+export interface AttestationResult {
+  /** The verified statements of the predicate type asked for, each with its signer. */
+  statements: VerifiedStatement[];
+  /** As in AuthorityResult. */
+  aliases?: string[][];
+  /** Why attestations failed, one line each. */
+  reasons: string[];
+  /** As in AuthorityResult: some attestations could not be read for now. */
+  indeterminate?: boolean;
 }
 
 /** Signature and attestation verification, provided by the caller (the sigstore/notation modules, or a cache). */
 export interface AuthorityVerifier {
   /** Verifies the image's signatures against one authority; returns which distinct signers passed and why others failed. */
   verifySignatures(image: PolicyImage, authority: Authority): Promise<AuthorityResult>;
-  /** Verified attestation statements of a predicate type from this authority. */
-  verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }>;
+  /** Verified attestation statements of a predicate type from this authority, each credited to its signer. */
+  verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<AttestationResult>;
 }
 
 export type Decision = 'allow' | 'deny' | 'warn';
@@ -73,6 +108,11 @@ export interface Finding {
   reason: string;
   /** The manifest digest the finding is about, where that is not simply the pulled image. */
   digest?: string;
+  /**
+   * A failed finding that might have passed had its evidence been readable (a registry unavailable for the
+   * moment). A verdict whose every failed requirement is indeterminate is itself indeterminate.
+   */
+  indeterminate?: boolean;
 }
 
 export interface PolicyVerdict {
@@ -89,4 +129,10 @@ export interface PolicyVerdict {
   /** One line that sums up the verdict. */
   summary: string;
   findings: Finding[];
+  /**
+   * The decision is not allow only because evidence could not be read for now (every failed requirement is
+   * indeterminate): retry later. The decision is still `deny` (or `warn`), so a caller that ignores this fails
+   * closed; the proxy answers 503 and caches nothing, the CLI exits 2.
+   */
+  indeterminate?: boolean;
 }

@@ -3,6 +3,15 @@ import { childPath, type PolicyProblem } from '../schema/problems.js';
 import type { AuthoritySpec, PolicySpec } from '../schema/types.js';
 import { identityWarnings } from './identity-warnings.js';
 import { parseImagePattern } from '../match/image-pattern.js';
+import { rulesMatchingNoRegistry } from '../match/unreachable-rules.js';
+
+export interface LintPolicyOptions extends CompilePolicyOptions {
+  /**
+   * The registries images will be named under where the policy is used (a proxy's upstreams): rules that can match
+   * none of them are warned about, since they never apply there.
+   */
+  registries?: readonly string[];
+}
 
 export interface PolicyLintResult {
   /** True when the policy loads: no errors. Warnings do not make it invalid. */
@@ -17,13 +26,20 @@ export interface PolicyLintResult {
  * Lints a policy: every error loading would raise (YAML, unknown keys, schema, keys that cannot be read, CEL that
  * does not compile), plus warnings — rules that can never be chosen (each of their patterns is written, after
  * normalisation, by an earlier rule, which wins the tie), a default that never applies, rules that require
- * nothing, keyless identity patterns that look unanchored or have unescaped dots, and a policy in warn mode.
+ * nothing, keyless identity patterns that look unanchored or have unescaped dots, a policy in warn mode, and (given
+ * `registries`) rules that match none of them.
  */
-export async function lintPolicy(bytes: Uint8Array, options: CompilePolicyOptions = {}): Promise<PolicyLintResult> {
-  const result = await compilePolicy(bytes, options);
+export async function lintPolicy(bytes: Uint8Array, options: LintPolicyOptions = {}): Promise<PolicyLintResult> {
+  const { registries, ...compileOptions } = options;
+  const result = await compilePolicy(bytes, compileOptions);
   const warnings: PolicyProblem[] = [];
   const spec = result.policy?.spec ?? (isPolicyLike(result.document) ? (result.document as PolicySpec) : undefined);
   if (spec) collectWarnings(spec, warnings);
+  if (result.policy && registries !== undefined) {
+    for (const rule of rulesMatchingNoRegistry(result.policy.rules, registries)) {
+      warnings.push({ path: rule.path, message: `rule ${JSON.stringify(rule.name)} matches no registry of the proxy's upstreams (${registries.join(', ')}): it never applies there; fix its images or set upstreams[].registry` });
+    }
+  }
   return { valid: result.policy !== undefined, ...(result.policy ? { revision: result.policy.revision } : {}), errors: result.errors, warnings };
 }
 

@@ -1,6 +1,5 @@
-import { DOCKER_HUB } from '../../reference/reference.js';
+import { DOCKER_HUB, DOCKER_HUB_ALIASES } from '../../reference/docker-hub.js';
 
-const DOCKER_HUB_ALIASES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 /** Host labels and ports, with `*` (one label, or one port) and `**` (one or more labels) as wildcards. */
 const HOST_PATTERN = /^(?:\*\*|\*|[a-z0-9*](?:[a-z0-9*_-]*[a-z0-9*])?)(?:\.(?:\*\*|[a-z0-9*](?:[a-z0-9*_-]*[a-z0-9*])?))*(?::(?:[0-9]+|\*))?$/;
 /** Repository path components: lowercase letters and digits joined by `.`, `_`, `__`, `-`, with `*` anywhere, or `**` alone. */
@@ -23,6 +22,8 @@ export interface ImagePattern {
   /** Specificity, compared component by component (see compareSpecificity). */
   specificity: Specificity;
   matches(registry: string, repository: string): boolean;
+  /** Whether the host part matches `registry` (some repository there could match). */
+  matchesRegistry(registry: string): boolean;
 }
 
 /** [exact (1) or not (0), literal characters, minus wildcard weight]; bigger is more specific. */
@@ -44,7 +45,7 @@ export interface PatternParseResult {
 export function parseImagePattern(source: string): PatternParseResult {
   if (typeof source !== 'string' || source.length === 0 || source.length > 512) return { error: 'a pattern is 1 to 512 characters' };
   if (source === '**') {
-    return { pattern: { source, normalized: '**', host: '**', repository: '**', any: true, specificity: [0, 0, -1000], matches: () => true } };
+    return { pattern: { source, normalized: '**', host: '**', repository: '**', any: true, specificity: [0, 0, -1000], matches: () => true, matchesRegistry: () => true } };
   }
   if (/\*\*\*/.test(source)) return { error: '"***" is not a wildcard; use "*" within a component or "**" alone' };
   if (source.includes('@')) return { error: 'patterns name repositories, not digests; remove the "@…" part' };
@@ -85,6 +86,7 @@ export function parseImagePattern(source: string): PatternParseResult {
       any: false,
       specificity: [exact, literal, -(singles + 10 * doubles)],
       matches: (registry, repo) => hostRegex.test(registry.toLowerCase()) && repoRegex.test(`${repo}/`),
+      matchesRegistry: (registry) => hostRegex.test(registry.toLowerCase()),
     },
   };
 }

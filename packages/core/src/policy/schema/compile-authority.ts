@@ -91,6 +91,7 @@ export async function compileAuthority(spec: AuthoritySpec, path: string, ctx: C
       }
     }
     authority.certificates = certificates;
+    authority.notationStoreType = spec.notation.trustStoreType ?? 'ca';
     authority.trustedIdentities = spec.notation.trustedIdentities.map((identity) => identity.replace(/^x509\.subject: */, '').trim());
   }
   return ctx.errors.length === before ? authority : undefined;

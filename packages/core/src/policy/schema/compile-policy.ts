@@ -4,6 +4,7 @@ import { globProblem, pathMatcher } from '../checks/path-matcher.js';
 import { parseSize } from '../checks/size.js';
 import type { CompiledChecks } from '../checks/types.js';
 import { parseImagePattern, type ImagePattern } from '../match/image-pattern.js';
+import { publicKeyId } from '../../notation/x509/key-id.js';
 import { compileAuthority, type CompileContext } from './compile-authority.js';
 import type { CompiledAttestation, CompiledConditionEntry, CompiledRule, LoadedPolicy } from './compiled.js';
 import { DEFAULT_SECRET_PATTERNS } from './default-secret-patterns.js';
@@ -56,6 +57,7 @@ export async function compilePolicy(bytes: Uint8Array, options: CompilePolicyOpt
     });
     const authorities = await compileAuthorities(rule.authorities, childPath(path, 'authorities'), ctx);
     const threshold = checkThreshold(rule.threshold, rule.authorities, path, ctx.errors);
+    checkSameKeys(threshold, authorities, rule.authorities, path, ctx.errors);
     const attestations: CompiledAttestation[] = [];
     uniqueNames((rule.attestations ?? []).map((a) => a.name), childPath(path, 'attestations'), 'attestation', ctx.errors);
     for (const [i, attestation] of (rule.attestations ?? []).entries()) {
@@ -67,11 +69,14 @@ export async function compilePolicy(bytes: Uint8Array, options: CompilePolicyOpt
         if (compiled.error !== undefined) ctx.errors.push({ path: cpath, message: `the CEL expression ${compiled.error}` });
         else conditions.push({ condition: compiled.condition!, path: cpath, ...(condition.message !== undefined ? { message: condition.message } : {}) });
       }
+      const attestationAuthorities = await compileAuthorities(attestation.authorities, childPath(at, 'authorities'), ctx);
+      const attestationThreshold = checkThreshold(attestation.threshold, attestation.authorities, at, ctx.errors);
+      checkSameKeys(attestationThreshold, attestationAuthorities, attestation.authorities, at, ctx.errors);
       attestations.push({
         name: attestation.name,
         predicateType: attestation.predicateType,
-        authorities: await compileAuthorities(attestation.authorities, childPath(at, 'authorities'), ctx),
-        threshold: checkThreshold(attestation.threshold, attestation.authorities, at, ctx.errors),
+        authorities: attestationAuthorities,
+        threshold: attestationThreshold,
         conditions,
       });
     }
@@ -126,6 +131,32 @@ function checkThreshold(threshold: number | undefined, authorities: readonly Aut
     errors.push({ path: childPath(path, 'threshold'), message: `threshold ${threshold} can never be met: there ${count === 1 ? 'is only 1 authority' : `are only ${count} authorities`}` });
   }
   return threshold;
+}
+
+/**
+ * A threshold counts distinct signers, and key authorities that name the same key (as a file and as a PEM, as a
+ * JWK) are one signer: a threshold that needs them to count separately can never be met.
+ * Said at load time, like any threshold that cannot be met, rather than denying every image.
+ */
+function checkSameKeys(threshold: number, authorities: readonly Authority[], specs: readonly AuthoritySpec[] | undefined, path: string, errors: PolicyProblem[]): void {
+  if (authorities.length !== (specs?.length ?? 0) || threshold > authorities.length) return; // already an error
+  const byKey = new Map<string, string[]>();
+  let others = 0;
+  for (const authority of authorities) {
+    if (authority.kind !== 'key' || authority.key === undefined) {
+      others++;
+      continue;
+    }
+    const id = publicKeyId(authority.key.key);
+    byKey.set(id, [...(byKey.get(id) ?? []), authority.name]);
+  }
+  const distinct = others + byKey.size;
+  if (threshold <= distinct) return;
+  const same = [...byKey.values()].filter((names) => names.length > 1).map((names) => names.map((n) => JSON.stringify(n)).join(' and '));
+  errors.push({
+    path: childPath(path, 'threshold'),
+    message: `threshold ${threshold} can never be met: authorities ${same.join('; ')} name the same key, which is one signer (a threshold counts distinct signers); at most ${distinct} can count`,
+  });
 }
 
 function compileChecks(spec: ChecksSpec, path: string, errors: PolicyProblem[]): CompiledChecks {

@@ -74,6 +74,10 @@ export const POLICY_JSON_SCHEMA = {
               maxItems: 64,
               items: { type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1, properties: { file: FILE, pem: PEM } },
             },
+            trustStoreType: {
+              enum: ['ca', 'signingAuthority'],
+              description: 'what the trustStore certificates anchor: ca (default) for notary.x509 signatures, signingAuthority for notary.x509.signingAuthority signatures; never both',
+            },
             trustedIdentities: { type: 'array', minItems: 1, maxItems: 256, items: { type: 'string', pattern: '^x509\\.subject: *\\S', maxLength: 1024 } },
           },
         },

@@ -26,9 +26,18 @@ export interface KeylessSpec {
   subjectRegexp?: string;
 }
 
+/** The notation trust-store type a policy's notation authority is (the two that anchor signing certificates). */
+export type NotationStoreType = 'ca' | 'signingAuthority';
+
 export interface NotationSpec {
-  /** CA or signing-authority certificates (PEM), each a file or inline. */
+  /** CA or signing-authority certificates (PEM), each a file or inline: which one, `trustStoreType` says. */
   trustStore: Array<{ file?: string; pem?: string }>;
+  /**
+   * `ca` (default): the certificates anchor `notary.x509` signatures, whose signing time is only the signer's
+   * claim. `signingAuthority`: they anchor `notary.x509.signingAuthority` signatures, whose `authenticSigningTime`
+   * the chain is checked at. Never both: a CA's signer could otherwise back-date an expired certificate.
+   */
+  trustStoreType?: NotationStoreType;
   /** `x509.subject: CN=…, O=…` distinguished names of trusted signing certificates. */
   trustedIdentities: string[];
 }
@@ -117,8 +126,9 @@ export interface Authority {
   /** Keyless authorities: whole-string matchers for subject and issuer. */
   identity?: CompiledIdentityPolicy;
   keyless?: KeylessSpec;
-  /** Notation authorities. */
+  /** Notation authorities: the trust store's certificates, and the one store type they are. */
   certificates?: X509Certificate[];
+  notationStoreType?: NotationStoreType;
   trustedIdentities?: string[];
   transparencyLog: 'required' | 'ignore';
   timestamp: 'required' | 'optional';

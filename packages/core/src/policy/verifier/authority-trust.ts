@@ -1,3 +1,4 @@
+import { publicKeyId } from '../../notation/x509/key-id.js';
 import type { ImageTrust, ImageVerifyOptions } from '../../signing/verify/trust.js';
 import type { VerifiedSigner } from '../../sigstore/verify-blob.js';
 import type { TrustedRoot } from '../../trust/trusted-root.js';
@@ -34,4 +35,27 @@ export function signerId(signer: VerifiedSigner | undefined): string | undefined
   if ('keyId' in signer) return signer.keyId;
   if (signer.identity === undefined) return undefined;
   return `${signer.issuer ?? '(no issuer)'} ${signer.identity}`;
+}
+
+const keyIds = new WeakMap<Authority, string>();
+
+/**
+ * The signer a signature verified under `authority` is credited to, the same however the authority matched it:
+ * for a key authority, the id of its key (publicKeyId: sha256 of the SPKI with EC points uncompressed, so the same
+ * key written as a file, a PEM or a JWK is one signer) — the key that verified is that
+ * key; for a keyless one, `issuer subject` — the OIDC identity, not the certificate: Fulcio issues a new
+ * certificate (and key) for every signing, so two certificates of one identity are one signer.
+ */
+export function creditedSigner(signer: VerifiedSigner | undefined, authority: Authority): string | undefined {
+  if (signer === undefined) return undefined;
+  if ('keyId' in signer) {
+    if (authority.kind !== 'key' || authority.key === undefined) return undefined;
+    let id = keyIds.get(authority);
+    if (id === undefined) {
+      id = publicKeyId(authority.key.key);
+      keyIds.set(authority, id);
+    }
+    return id;
+  }
+  return authority.kind === 'keyless' ? signerId(signer) : undefined;
 }

@@ -6,9 +6,9 @@ import type { ImageVerifyOptions } from '../../signing/verify/trust.js';
 import { verifyImageAttestations, verifyImageSignatures } from '../../signing/verify/verify-image-signatures.js';
 import { publicGoodTrustedRoot } from '../../trust/public-good.js';
 import type { TrustedRoot } from '../../trust/trusted-root.js';
-import type { AuthorityResult, AuthorityVerifier, PolicyImage } from '../evaluate/types.js';
+import type { AttestationResult, AuthorityResult, AuthorityVerifier, PolicyImage, VerifiedStatement } from '../evaluate/types.js';
 import type { Authority } from '../schema/types.js';
-import { cosignTrust, signerId } from './authority-trust.js';
+import { cosignTrust, creditedSigner } from './authority-trust.js';
 import { MemoSignatureReader } from './memo-reader.js';
 import { verifyNotationAuthority } from './notation-authority.js';
 import type { SignatureLocation } from './signature-location.js';
@@ -32,9 +32,10 @@ export interface SignatureVerifierOptions extends SignatureLimits {
  * attestations are fetched once (bounded by the limits) and kept for the life of this verifier — make one per
  * evaluation — then verified per authority: cosign keys and keyless identities with verifyImageSignatures /
  * verifyImageAttestations, notation trust stores with verifyNotationImage at the strict level. Each verified
- * signature is credited to its signer (key id, `issuer subject`, certificate subject) so thresholds count distinct
- * signers. Nothing here throws for what a registry sent; a registry that cannot be reached throws, and the policy
- * engine turns that into a failed authority (fail closed).
+ * signature and attestation is credited to its signer (key id, `issuer subject`, certificate subject: see
+ * creditedSigner and verifyNotationAuthority) so thresholds count distinct signers, not authorities. Nothing here
+ * throws for what a registry sent; a registry that cannot be reached throws, and the policy engine turns that into
+ * a failed authority (fail closed).
  */
 export function createSignatureVerifier(options: SignatureVerifierOptions): AuthorityVerifier {
   const limits = resolveLimits(options);
@@ -83,25 +84,34 @@ export function createSignatureVerifier(options: SignatureVerifierOptions): Auth
       }
       const trust = cosignTrust(authority, trustedRoot, base);
       if ('unavailable' in trust) return { passed: false, signers: [], reasons: [trust.unavailable] };
-      const result = await verifyImageSignatures(image.digest, image.reference, await fetched(image).signatures, trust.trust, verifyOptions(image, trust.options));
-      return outcome(result);
+      const signatures = await fetched(image).signatures;
+      const result = await verifyImageSignatures(image.digest, image.reference, signatures, trust.trust, verifyOptions(image, trust.options));
+      return outcome(result, authority, signatures.unavailable === true);
     },
 
-    async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<{ statements: unknown[]; reasons: string[] }> {
+    async verifiedAttestations(image: PolicyImage, predicateType: string, authority: Authority): Promise<AttestationResult> {
       if (authority.kind === 'notation') return { statements: [], reasons: ['a notation authority verifies image signatures, not attestations; use a key or keyless authority'] };
       const trust = cosignTrust(authority, trustedRoot, base);
       if ('unavailable' in trust) return { statements: [], reasons: [trust.unavailable] };
-      const result = await verifyImageAttestations(image.digest, image.reference, await fetched(image).signatures, trust.trust, { ...verifyOptions(image, trust.options), predicateType });
-      const statements = result.examined.filter((e) => e.ok && e.statement !== undefined).map((e) => e.statement as unknown);
-      return { statements, reasons: statements.length > 0 ? [] : failureReasons(result) };
+      const signatures = await fetched(image).signatures;
+      const result = await verifyImageAttestations(image.digest, image.reference, signatures, trust.trust, { ...verifyOptions(image, trust.options), predicateType });
+      const statements: VerifiedStatement[] = [];
+      for (const examined of result.examined) {
+        if (!examined.ok || examined.statement === undefined) continue;
+        const signer = creditedSigner(examined.signer, authority);
+        if (signer !== undefined) statements.push({ statement: examined.statement, signer });
+      }
+      // Statements that did verify are real evidence; what could not be read may still hold more (conditions, signers).
+      return { statements, reasons: statements.length > 0 ? [] : failureReasons(result), ...(signatures.unavailable === true ? { indeterminate: true } : {}) };
     },
   };
 }
 
-function outcome(result: ImageVerificationResult): AuthorityResult {
-  const signers = [...new Set(result.examined.filter((e) => e.ok).map((e) => signerId(e.signer)).filter((s): s is string => s !== undefined))];
+/** `unavailable`: some of the attached signatures could not be read for now, so a failure decides nothing. */
+function outcome(result: ImageVerificationResult, authority: Authority, unavailable: boolean): AuthorityResult {
+  const signers = [...new Set(result.examined.filter((e) => e.ok).map((e) => creditedSigner(e.signer, authority)).filter((s): s is string => s !== undefined))];
   if (result.ok && signers.length > 0) return { passed: true, signers, reasons: [] };
-  return { passed: false, signers: [], reasons: failureReasons(result) };
+  return { passed: false, signers: [], reasons: failureReasons(result), ...(unavailable ? { indeterminate: true } : {}) };
 }
 
 /** One line per problem: the fetch's own, then each examined signature's, at most five. */

@@ -4,6 +4,7 @@ import { registryError, type RequestContext } from '../errors.js';
 import { failure, rawRequest, type RawResponse, type TransportSettings } from '../http/raw-request.js';
 import { contentLength, drain, readBounded, discardBody } from '../http/read-bounded.js';
 import { isIdentityToken, type RegistryCredentials } from '../credentials/types.js';
+import type { EgressGuard } from '../egress/egress-guard.js';
 import { scopeStrings, type ScopeInput } from './scope.js';
 import { parseTokenResponse } from './token-response.js';
 import { parseWwwAuthenticate } from './www-authenticate.js';
@@ -28,6 +29,8 @@ export interface AuthenticatorOptions {
   /** Looked up once, when the registry first asks for authentication. */
   credentials: () => Promise<RegistryCredentials | undefined>;
   transport: TransportSettings;
+  /** Where the realm may be: the registry, an allowed realm, a redirect host, or a checked public address. */
+  egress: EgressGuard;
 }
 
 /**
@@ -104,15 +107,20 @@ export class Authenticator {
     return undefined;
   }
 
-  /** Whether credentials may be sent to this realm; says why not at debug level. */
-  private realmMayReceiveCredentials(realm: URL): boolean {
+  /** Whether the realm is the registry's host or an allowed token realm. */
+  private isAllowedRealm(realm: URL): boolean {
     const host = realm.host.toLowerCase();
     const name = hostnameOf(host);
-    const allowed = host === this.options.apiHost.toLowerCase() || this.options.allowedTokenRealms.some((entry) => {
+    return host === this.options.apiHost.toLowerCase() || this.options.allowedTokenRealms.some((entry) => {
       const e = entry.toLowerCase();
       return e === host || (!e.includes(':') && e === name);
     });
-    if (!allowed) {
+  }
+
+  /** Whether credentials may be sent to this realm; says why not at debug level. */
+  private realmMayReceiveCredentials(realm: URL): boolean {
+    const host = realm.host.toLowerCase();
+    if (!this.isAllowedRealm(realm)) {
       this.options.transport.debug(`token realm ${host} is not ${this.options.apiHost} nor an allowed token realm; fetching the token anonymously without credentials`);
       return false;
     }
@@ -134,10 +142,12 @@ export class Authenticator {
       throw registryError('REGISTRY_ERROR', context, 'the registry named a token realm that is not an http(s) URL; check its auth configuration');
     }
     realm.hash = '';
+    const tokenContext: RequestContext = { ...context, action: `getting a token from ${realm.host} for` };
+    // The realm is the registry's word: a host nobody configured must be on a public address (no SSRF).
+    const dispatcher = await this.options.egress.route(realm, tokenContext, 'token realm', this.isAllowedRealm(realm));
     const credentials = await this.credentials();
     const send = credentials !== undefined && this.realmMayReceiveCredentials(realm) ? credentials : undefined;
     this.withheldFrom = credentials !== undefined && send === undefined ? realm.host : undefined;
-    const tokenContext: RequestContext = { ...context, action: `getting a token from ${realm.host} for` };
     let response: RawResponse;
     if (send !== undefined && isIdentityToken(send)) {
       const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: send.identityToken, client_id: 'tollgate' });
@@ -145,7 +155,13 @@ export class Authenticator {
       if (scopes.length > 0) form.set('scope', scopes.join(' '));
       response = await rawRequest(
         this.options.transport,
-        { method: 'POST', url: realm, headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: Buffer.from(form.toString()) },
+        {
+          method: 'POST',
+          url: realm,
+          headers: { 'content-type': 'application/x-www-form-urlencoded' },
+          body: Buffer.from(form.toString()),
+          ...(dispatcher !== undefined ? { dispatcher } : {}),
+        },
         tokenContext,
       );
     } else {
@@ -156,7 +172,7 @@ export class Authenticator {
       if (send !== undefined && !isIdentityToken(send)) {
         headers.authorization = `Basic ${Buffer.from(`${send.username}:${send.password}`).toString('base64')}`;
       }
-      response = await rawRequest(this.options.transport, { method: 'GET', url, headers }, tokenContext);
+      response = await rawRequest(this.options.transport, { method: 'GET', url, headers, ...(dispatcher !== undefined ? { dispatcher } : {}) }, tokenContext);
     }
     if (response.status === 401 || response.status === 403) {
       await drain(response.body);

@@ -38,6 +38,8 @@ export interface RawRequest {
   /** Bytes can be sent again on a retry; a stream cannot, so a request with one is never retried. */
   body?: Uint8Array | Readable;
   signal?: AbortSignal;
+  /** Overrides the settings' dispatcher (a checking one for hosts outside the registry, see EgressGuard). */
+  dispatcher?: Dispatcher;
 }
 
 export interface RawResponse {
@@ -87,7 +89,7 @@ export async function rawRequest(settings: TransportSettings, req: RawRequest, c
         method: req.method,
         headers: { 'user-agent': settings.userAgent, ...req.headers },
         body: req.body ?? null,
-        dispatcher: settings.dispatcher,
+        dispatcher: req.dispatcher ?? settings.dispatcher,
         signal: req.signal,
         headersTimeout: settings.timeoutMs,
         bodyTimeout: settings.timeoutMs,

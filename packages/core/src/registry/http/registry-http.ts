@@ -6,10 +6,14 @@ import { isPlainHttpAnswer, registryError, type RequestContext } from '../errors
 import { rawRequest, type HttpMethod, type RawResponse, type TransportSettings } from './raw-request.js';
 import { drain } from './read-bounded.js';
 import type { RegistryCredentials } from '../credentials/types.js';
+import type { EgressGuard } from '../egress/egress-guard.js';
 
 export interface SendOptions {
   method: HttpMethod;
-  /** A path on the registry (`/v2/...`, with query) or an absolute URL (Location headers, redirects). */
+  /**
+   * A path on the registry (`/v2/...`, with query) or an absolute URL (Location headers, redirects). A URL on
+   * another host goes through the egress guard: refused, or sent through a connection that checks its addresses.
+   */
   target: string | URL;
   headers?: Record<string, string>;
   body?: Uint8Array | Readable;
@@ -21,7 +25,8 @@ export interface SendOptions {
 /**
  * Requests to one registry with authentication: the scheme (plain HTTP for loopback hosts, HTTPS otherwise, with
  * an HTTPS-then-HTTP probe when insecure registries are allowed), credentials attached only to the registry's own
- * host, and one authenticated retry after a 401 when the body can be sent again.
+ * host, one authenticated retry after a 401 when the body can be sent again, and any other host only as the
+ * egress guard allows (trusted redirect hosts, or public addresses checked at connection time).
  */
 export class RegistryHttp {
   readonly host: string;
@@ -33,9 +38,10 @@ export class RegistryHttp {
     readonly settings: TransportSettings,
     credentials: () => Promise<RegistryCredentials | undefined>,
     allowedTokenRealms: string[],
+    private readonly egress: EgressGuard,
   ) {
     this.host = apiHost(registry);
-    this.auth = new Authenticator({ apiHost: this.host, registry, allowedTokenRealms, credentials, transport: settings });
+    this.auth = new Authenticator({ apiHost: this.host, registry, allowedTokenRealms, credentials, transport: settings, egress });
   }
 
   /** `http(s)://host/` of the registry API. */
@@ -74,6 +80,7 @@ export class RegistryHttp {
     const base = await this.base(options.context);
     const url = options.target instanceof URL ? options.target : new URL(options.target, base);
     const own = this.isRegistryHost(url);
+    const dispatcher = await this.egress.route(url, options.context, 'redirect');
     const replayable = options.body === undefined || options.body instanceof Uint8Array;
     let authorization = own ? await this.auth.authorization(options.scope, options.context) : undefined;
     for (let attempt = 0; ; attempt++) {
@@ -81,7 +88,14 @@ export class RegistryHttp {
       if (authorization !== undefined) headers.authorization = authorization;
       const response = await rawRequest(
         this.settings,
-        { method: options.method, url, headers, ...(options.body !== undefined ? { body: options.body } : {}), ...(options.signal ? { signal: options.signal } : {}) },
+        {
+          method: options.method,
+          url,
+          headers,
+          ...(options.body !== undefined ? { body: options.body } : {}),
+          ...(options.signal ? { signal: options.signal } : {}),
+          ...(dispatcher !== undefined ? { dispatcher } : {}),
+        },
         options.context,
       );
       if (response.status !== 401 || !own) return response;

@@ -1,4 +1,4 @@
-import { TollgateError } from '../../errors/tollgate-error.js';
+import { isUnavailableError, TollgateError } from '../../errors/tollgate-error.js';
 import type { Descriptor, ImageManifest } from '../../image/types.js';
 import { parseManifest } from '../../manifest/parse.js';
 import type { RegistryClient } from '../../registry/client.js';
@@ -35,17 +35,18 @@ export async function fetchSignatures(client: SignatureReader, repository: strin
   const limits = resolveLimits(options);
   const include = options.include ?? 'all';
   const problems: string[] = [];
+  const unavailable = { seen: false };
 
   // The referrers listing and the legacy tags are independent questions: asked at once, one round trip instead of three.
   const kinds = include === 'all' ? (['sig', 'att'] as const) : include === 'signatures' ? (['sig'] as const) : (['att'] as const);
-  const [bundles, ...legacy] = await Promise.all([listBundles(client, repository, digest, include, problems), ...kinds.map((kind) => readLegacyTag(client, repository, digest, kind, problems))]);
+  const [bundles, ...legacy] = await Promise.all([listBundles(client, repository, digest, include, problems, unavailable), ...kinds.map((kind) => readLegacyTag(client, repository, digest, kind, problems, unavailable))]);
   const legacyManifests = legacy.filter((m): m is LegacyManifest => m !== undefined);
 
   const legacyLayers = legacyManifests.flatMap((m) => m.manifest.layers.map((layer, i) => ({ ...m, layer, index: i })));
   const total = bundles.length + legacyLayers.length;
   if (total > limits.maxSignatures) {
     problems.push(`${total} signatures and attestations are attached to ${digest}, more than the limit of ${limits.maxSignatures}; refusing to examine any (raise the limit only for a registry you trust)`);
-    return { digest, signatures: [], problems };
+    return { digest, signatures: [], problems, ...(unavailable.seen ? { unavailable: true } : {}) };
   }
 
   const jobs: Array<() => Promise<FetchedSignature>> = [
@@ -62,14 +63,15 @@ export async function fetchSignatures(client: SignatureReader, repository: strin
     }),
   ];
   const signatures = await mapConcurrent(jobs, options.concurrency ?? 4, (job) => job());
-  return { digest, signatures, problems };
+  const anyUnavailable = unavailable.seen || signatures.some((s) => s.unavailable === true);
+  return { digest, signatures, problems, ...(anyUnavailable ? { unavailable: true } : {}) };
 }
 
 type BundleCandidate = { descriptor: Descriptor; source: 'referrers-api' | 'fallback-tag' };
 type LegacyManifest = { tag: string; kind: 'sig' | 'att'; manifest: ImageManifest; digest: string };
 
 /** The Sigstore bundles listed by the referrers API or the `sha256-<hex>` tag; a listing that fails is a problem. */
-async function listBundles(client: SignatureReader, repository: string, digest: string, include: 'signatures' | 'attestations' | 'all', problems: string[]): Promise<BundleCandidate[]> {
+async function listBundles(client: SignatureReader, repository: string, digest: string, include: 'signatures' | 'attestations' | 'all', problems: string[], unavailable: { seen: boolean }): Promise<BundleCandidate[]> {
   const bundles: BundleCandidate[] = [];
   try {
     const listed = await client.referrers(repository, digest);
@@ -82,12 +84,13 @@ async function listBundles(client: SignatureReader, repository: string, digest: 
     }
   } catch (error) {
     problems.push(`the referrers of ${digest} could not be listed (referrers API or ${referrersTag(digest)} tag): ${messageOf(error)}`);
+    if (isUnavailableError(error)) unavailable.seen = true;
   }
   return bundles;
 }
 
 /** cosign's legacy `.sig` / `.att` tag manifest; undefined when the tag does not exist or cannot be read (a problem). */
-async function readLegacyTag(client: SignatureReader, repository: string, digest: string, kind: 'sig' | 'att', problems: string[]): Promise<LegacyManifest | undefined> {
+async function readLegacyTag(client: SignatureReader, repository: string, digest: string, kind: 'sig' | 'att', problems: string[], unavailable: { seen: boolean }): Promise<LegacyManifest | undefined> {
   const tag = legacyTag(digest, kind);
   try {
     const raw = await client.getManifest(repository, tag);
@@ -96,6 +99,7 @@ async function readLegacyTag(client: SignatureReader, repository: string, digest
     return { tag, kind, manifest: parsed.manifest, digest: raw.digest };
   } catch (error) {
     if (!(error instanceof TollgateError && error.code === 'NOT_FOUND')) problems.push(`the legacy ${tag} tag could not be read: ${messageOf(error)}`);
+    if (isUnavailableError(error)) unavailable.seen = true;
     return undefined;
   }
 }
@@ -129,7 +133,7 @@ async function fetchBundle(
     const blob = await fetchSignatureBlob(client, repository, layer, maxBytes);
     return { ...base, ...blob };
   } catch (error) {
-    return { ...base, error: messageOf(error) };
+    return { ...base, error: messageOf(error), ...(isUnavailableError(error) ? { unavailable: true } : {}) };
   }
 }
 

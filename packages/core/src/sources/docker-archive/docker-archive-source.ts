@@ -27,6 +27,21 @@ interface Selection {
   root: RawManifest;
   /** Set when the root was synthesised from manifest.json (archives before Docker 25). */
   synthetic?: SynthesizedManifest;
+  /** The selected image's RepoTags in manifest.json (empty when it has none, or no manifest.json entry describes it). */
+  repoTags: string[];
+}
+
+/**
+ * A source that can say what its selected image calls itself. A name the content claims for itself, which nothing
+ * verifies: a docker archive's RepoTags are whatever whoever wrote the archive put there.
+ */
+export interface ClaimsImageNames {
+  claimedImageNames(): Promise<string[]>;
+}
+
+/** Whether a source can tell the names its image claims (see ClaimsImageNames). */
+export function claimsImageNames(source: object): source is ClaimsImageNames {
+  return typeof (source as Partial<ClaimsImageNames>).claimedImageNames === 'function';
 }
 
 /**
@@ -35,7 +50,7 @@ interface Selection {
  * layout (index.json, blobs/) which is read as such; older ones carry only manifest.json, config and layer.tar files,
  * from which a Docker schema 2 manifest is synthesised (see synthesizeManifest: its digest is synthetic).
  */
-export class DockerArchiveSource implements ContentSource {
+export class DockerArchiveSource implements ContentSource, ClaimsImageNames {
   readonly description: string;
   private readonly location: string;
   private opened: Promise<{ handle: FileHandle; store: TarStore }> | undefined;
@@ -52,6 +67,14 @@ export class DockerArchiveSource implements ContentSource {
 
   async resolveRoot(): Promise<RawManifest> {
     return (await this.select()).root;
+  }
+
+  /**
+   * The selected image's tags from manifest.json (`RepoTags`), as written: unparsed, unverified, possibly empty.
+   * When the archive was opened without a name and holds one image, these are that image's tags.
+   */
+  async claimedImageNames(): Promise<string[]> {
+    return [...(await this.select()).repoTags];
   }
 
   async fetchManifest(descriptor: Descriptor): Promise<RawManifest> {
@@ -148,6 +171,8 @@ export class DockerArchiveSource implements ContentSource {
     let image: ArchiveImage | undefined;
     if (this.reference === undefined && index.manifests.length === 1) {
       descriptor = index.manifests[0]!;
+      // docker save writes one manifest.json entry per image: with one of each, they describe the same image.
+      if (images?.length === 1) image = images[0];
     } else if (images !== undefined) {
       image = selectArchiveImage(images, this.reference, this.location).image;
       descriptor = await findLayoutManifest(store, index, image.config);
@@ -159,14 +184,14 @@ export class DockerArchiveSource implements ContentSource {
         throw new TollgateError(this.reference === undefined ? 'USAGE' : 'NOT_FOUND', `${what}; available: ${listNames(names)}`);
       }
     }
-    if (descriptor !== undefined) return { root: await readLayoutManifest(store, descriptor) };
+    if (descriptor !== undefined) return { root: await readLayoutManifest(store, descriptor), repoTags: image?.repoTags ?? [] };
     // manifest.json names an image that no index.json entry describes: read it the pre-Docker-25 way.
     return this.synthesize(store, image!);
   }
 
   private async synthesize(store: TarStore, image: ArchiveImage): Promise<Selection> {
     const synthetic = await synthesizeManifest(store, image);
-    return { root: { bytes: synthetic.bytes, mediaType: MediaType.DockerManifest, expectedDigest: synthetic.digest }, synthetic };
+    return { root: { bytes: synthetic.bytes, mediaType: MediaType.DockerManifest, expectedDigest: synthetic.digest }, synthetic, repoTags: image.repoTags };
   }
 
   private async readArchiveManifest(store: TarStore): Promise<ArchiveImage[] | undefined> {

@@ -66,14 +66,25 @@ async function evaluate(tag: string, loaded: Awaited<ReturnType<typeof loadPolic
   return evaluatePolicy(image, loaded, { verifier: createSignatureVerifier({ signatures: location }) });
 }
 
+const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+const CLEAN_REPORT = { scanner: { uri: 'pkg:github/aquasecurity/trivy', result: [] } };
+
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tollgate-verifier-layout-'));
   writer = await OciLayoutWriter.create(dir);
   await build('signed', 'signed app');
   await build('unsigned', 'unsigned app');
   await build('other', 'signed by another key');
+  await build('scanned-once', 'one scanner attested');
+  await build('scanned-twice', 'two scanners attested');
   await signLayoutImage(writer, 'signed', { key });
   await signLayoutImage(writer, 'other', { key: other });
+  // The same key attests twice (two bundles, the second listed beside the first): still one signer.
+  await signLayoutImage(writer, 'scanned-once', { key }, { attestation: { predicateType: VULN, predicate: CLEAN_REPORT } });
+  await signLayoutImage(writer, 'scanned-once', { key }, { attestation: { predicateType: VULN, predicate: CLEAN_REPORT } });
+  await signLayoutImage(writer, 'scanned-twice', { key }, { attestation: { predicateType: VULN, predicate: CLEAN_REPORT } });
+  await signLayoutImage(writer, 'scanned-twice', { key: other }, { attestation: { predicateType: VULN, predicate: CLEAN_REPORT } });
+  await writeFile(join(dir, 'scanner.pub'), pem);
 });
 
 afterAll(async () => {
@@ -114,9 +125,67 @@ describe('createSignatureVerifier over an OCI layout (referrers tag schema)', ()
   });
 
   it('counts one key listed twice as one signer: a threshold of 2 is not met', async () => {
-    const verdict = await evaluate('signed', await policy(keyAuthority('a', pem) + keyAuthority('b', pem)));
+    const verdict = await evaluate('signed', await policy(keyAuthority('a', pem) + keyAuthority('b', pem) + keyAuthority('c', otherPem), '    threshold: 2\n'));
     expect(verdict.decision).toBe('deny');
-    expect(verdict.summary).toMatch(/1 of 2 authorities verified with distinct signers/);
+    expect(verdict.summary).toMatch(/1 of 3 authorities verified with distinct signers \(2 passed, but some only through a signer already counted\)/);
+  });
+
+  describe('attestation thresholds count distinct signers (issue 10, item 3)', () => {
+    const attestationPolicy = (authorities: string, threshold: number) =>
+      loadPolicy(
+        yaml(`rules:
+  - name: apps
+    images: ["demo.oci/**"]
+    attestations:
+      - name: vulns
+        predicateType: ${VULN}
+        threshold: ${threshold}
+        authorities:
+${authorities}        conditions: [{expression: "!predicate.scanner.result.exists(v, v.severity == 'CRITICAL')"}]
+`),
+      );
+    const indent = (text: string) => text.replace(/^ {6}/gm, '          ');
+    const asFile = (name: string) => indent(`      - name: ${name}\n        key: {file: ${JSON.stringify(join(dir, 'scanner.pub'))}}\n        transparencyLog: ignore\n`);
+    const asPem = (name: string, keyPem: string) => indent(keyAuthority(name, keyPem));
+    const asJwk = (name: string) => indent(`      - name: ${name}\n        key: {jwk: ${JSON.stringify(key.publicKey.export({ format: 'jwk' }))}}\n        transparencyLog: ignore\n`);
+    const attestation = (verdict: Awaited<ReturnType<typeof evaluate>>) => verdict.findings.find((f) => f.kind === 'attestation')!.reason;
+
+    it('one key listed as a file, a PEM and a JWK vouches once: one attestation does not meet a threshold of 2', async () => {
+      const loaded = await attestationPolicy(asFile('scanner-file') + asPem('scanner-pem', pem) + asJwk('scanner-jwk') + asPem('second-scanner', otherPem), 2);
+      const verdict = await evaluate('scanned-once', loaded);
+      expect(verdict.decision, failures(verdict)).toBe('deny');
+      for (const name of ['scanner-file', 'scanner-pem', 'scanner-jwk']) {
+        expect(verdict.findings.find((f) => f.kind === 'authority' && f.name === `apps/attestations/vulns/${name}`)!.reason).toContain(publicVerificationKey(key).keyId);
+      }
+      expect(attestation(verdict)).toMatch(/^1 of 4 authorities vouch for .* with distinct signers \(3 vouch, but some only through a signer already counted\); 2 required$/);
+    });
+
+    it('the same threshold is met by two different keys', async () => {
+      const loaded = await attestationPolicy(asFile('scanner-file') + asPem('scanner-pem', pem) + asPem('second-scanner', otherPem), 2);
+      const verdict = await evaluate('scanned-twice', loaded);
+      expect(verdict.decision, failures(verdict)).toBe('allow');
+      expect(attestation(verdict)).toMatch(/^2 of 3 authorities vouch/);
+    });
+
+    it('a policy whose threshold needs one key to count twice is refused at load time', async () => {
+      await expect(attestationPolicy(asFile('scanner-file') + asPem('scanner-pem', pem), 2)).rejects.toThrow(
+        /threshold 2 can never be met: authorities "scanner-file" and "scanner-pem" name the same key, which is one signer/,
+      );
+      await expect(attestationPolicy(asFile('scanner-file') + asJwk('scanner-jwk'), 1)).resolves.toBeDefined();
+      // The default threshold (all of them) is checked the same way, for image signatures too.
+      await expect(policy(keyAuthority('a', pem) + keyAuthority('b', pem))).rejects.toThrow(/authorities "a" and "b" name the same key/);
+    });
+
+    it('the verifier credits every verified attestation to the key, however the key was written', async () => {
+      const opened = await openImage(`oci:${dir}:scanned-twice`);
+      const image = await policyImageFrom(opened, { registry: 'demo.oci', repository: 'app' });
+      const verifier = createSignatureVerifier({ signatures: signatureLocationOf(opened.source)! });
+      const loaded = await attestationPolicy(asFile('scanner-file') + asJwk('scanner-jwk') + asPem('second-scanner', otherPem), 1);
+      const [byFile, byJwk, bySecond] = await Promise.all(loaded.rules[0]!.attestations[0]!.authorities.map((a) => verifier.verifiedAttestations(image, VULN, a)));
+      expect(byFile!.statements.map((s) => s.signer)).toEqual([publicVerificationKey(key).keyId]);
+      expect(byJwk!.statements.map((s) => s.signer)).toEqual([publicVerificationKey(key).keyId]);
+      expect(bySecond!.statements.map((s) => s.signer)).toEqual([publicVerificationKey(other).keyId]);
+    });
   });
 
   it('an attestation rule is not satisfied by an image signature (wrong predicate type)', async () => {

@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  appendLegacyLayer,
+  attestImage,
   createSignatureVerifier,
+  legacyLayerFromBundle,
   evaluatePolicy,
   loadPolicy,
   loadTrustedRoot,
@@ -71,6 +74,57 @@ describe('createSignatureVerifier against a real registry', () => {
     await signImage(`${registry.host}/keyed/app:v1`, { key: key.key, rekorUrl: sigstore.rekorUrl }, { client: clientFor(registry) });
     const verdict = await evaluate(`${registry.host}/keyed/app@${image.digest}`, await rule(`      - name: release\n        key: {pem: ${JSON.stringify(key.publicPem)}}\n`));
     expect(verdict.decision, failures(verdict)).toBe('allow');
+  });
+
+  it('keyless attestations count identities, not authorities nor certificates (issue 10, item 3)', async () => {
+    const VULN = 'https://cosign.sigstore.dev/attestation/vuln/v1';
+    const image = await pushTestImage(registry, 'keyless/scanned', 'v1', 'keyless attestations');
+    const client = clientFor(registry);
+    const ref = `${registry.host}/keyless/scanned@${image.digest}`;
+    const attest = (who: string) =>
+      attestImage(ref, { identityToken: sigstore.mintToken(who), fulcioUrl: sigstore.fulcioUrl, rekorUrl: sigstore.rekorUrl, tsaUrl: sigstore.tsaUrl }, { client, predicateType: VULN, predicate: { scanner: { result: [] } } });
+    const issuer = JSON.stringify(sigstore.issuer);
+    // Two patterns that alice's certificate both satisfies, and a third authority for bob.
+    const policy = await loadPolicy(
+      yaml(`rules:
+  - name: apps
+    images: ["127.0.0.1:*/**"]
+    attestations:
+      - name: vulns
+        predicateType: ${VULN}
+        threshold: 2
+        authorities:
+          - {name: exact, keyless: {issuer: ${issuer}, subject: alice@example.com}}
+          - {name: pattern, keyless: {issuer: ${issuer}, subjectRegexp: '(alice|carol)@example\\.com'}}
+          - {name: bob, keyless: {issuer: ${issuer}, subject: bob@example.com}}
+        conditions: [{expression: "!predicate.scanner.result.exists(v, v.severity == 'CRITICAL')"}]
+`),
+    );
+    const attestation = (verdict: PolicyVerdict) => verdict.findings.find((f) => f.kind === 'attestation')!.reason;
+
+    // alice attests twice (two Fulcio certificates, two keys), and the first bundle is also stored under cosign's
+    // legacy .att tag: four verified attestations, one signer.
+    const first = await attest('alice@example.com');
+    await attest('alice@example.com');
+    await appendLegacyLayer(client, 'keyless/scanned', image.digest, 'att', legacyLayerFromBundle('att', undefined, first.bundle as Parameters<typeof legacyLayerFromBundle>[2], VULN));
+    const alice = await evaluate(ref, policy);
+    expect(alice.decision, failures(alice)).toBe('deny');
+    expect(attestation(alice)).toMatch(/^1 of 3 authorities vouch for .* with distinct signers \(2 vouch, but some only through a signer already counted\); 2 required$/);
+    expect(alice.findings.find((f) => f.kind === 'authority' && f.name === 'apps/attestations/vulns/pattern')!.reason).toContain(`${sigstore.issuer} alice@example.com`);
+    const opened = await openImage(`docker://${ref}`);
+    try {
+      const policyImage = await policyImageFrom(opened, { registry: registry.host, repository: 'keyless/scanned' });
+      const verified = await createSignatureVerifier({ signatures: signatureLocationOf(opened.source)!, trustedRoot }).verifiedAttestations(policyImage, VULN, policy.rules[0]!.attestations[0]!.authorities[0]!);
+      expect(verified.statements).toHaveLength(3);
+      expect(new Set(verified.statements.map((s) => s.signer))).toEqual(new Set([`${sigstore.issuer} alice@example.com`]));
+    } finally {
+      await opened.source.close?.();
+    }
+
+    await attest('bob@example.com');
+    const both = await evaluate(ref, policy);
+    expect(both.decision, failures(both)).toBe('allow');
+    expect(attestation(both)).toMatch(/^2 of 3 authorities vouch/);
   });
 
   it('notation: a signature chaining to the trust store with a trusted identity passes; another identity or signer does not', async () => {

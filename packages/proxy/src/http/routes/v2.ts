@@ -67,7 +67,7 @@ async function manifest(core: ProxyCore, request: FastifyRequest, reply: Fastify
 
 async function blob(core: ProxyCore, request: FastifyRequest, reply: FastifyReply, target: Extract<V2Target, { kind: 'blob' }>, ns?: string) {
   const r = route(core, target.name, ns, reply);
-  const { digest, size } = await admittedBlob(core, r, target.digest);
+  const { digest, size } = await admittedBlob(core, r, target.digest, { client: request.ip, identity: request.tollgateIdentity ?? 'anonymous' });
   reply.header('docker-content-digest', digest).header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes');
   if (request.method === 'HEAD') return reply.header('content-length', size).send();
   const range = parseRange(request.headers.range, size);
