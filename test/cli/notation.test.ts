@@ -7,7 +7,6 @@ import type { Descriptor } from '@tollgate/core';
 import { runCli } from '../support/cli.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { makeCert, rsaKey, signEnvelope, simplePki } from '../../packages/core/test/notation/pki.js';
-import { fixture } from '../../packages/core/test/notation/fixtures.js';
 import { clientFor, pushNotationSignature, pushTestImage } from '../../packages/core/test/notation/registry-helpers.js';
 
 let registry: RunningRegistry;
@@ -44,7 +43,7 @@ beforeAll(async () => {
   await mkdir(join(work, 'store/x509/ca/team'), { recursive: true });
   await writeFile(join(work, 'store/x509/ca/team/root.pem'), pki.root.toString());
   await mkdir(join(work, 'other-store/x509/ca/team'), { recursive: true });
-  await writeFile(join(work, 'other-store/x509/ca/team/notary.pem'), fixture('NotationTestRoot.pem'));
+  await writeFile(join(work, 'other-store/x509/ca/team/other-root.pem'), makeCert({ cn: 'Other Root', key: rsaKey(), ca: true }).toString());
   const client = clientFor(registry);
   signed = await pushTestImage(registry, 'team/signed', 'v1', 'signed');
   await pushNotationSignature(client, 'team/signed', signed, signEnvelope({ key: pki.leafKey, alg: 'PS256', chain: [pki.leaf, pki.root], target: signed }));

@@ -1,12 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtemp, mkdir, readFile, rm, stat, writeFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { generateKeyPairSync } from 'node:crypto';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readPrivateKey, readPublicKey, signMessage, verifyMessage } from '../../packages/core/src/index.js';
+// Internal: seals any plaintext (here a SEC1 key, which the public writer never writes) as cosign does.
+import { sealCosignEnvelope } from '../../packages/core/src/keys/cosign-envelope.js';
 import { runCli } from '../support/cli.js';
+import { needsShared, sharedPath } from '../support/shared.js';
 
-const FIXTURES = fileURLToPath(new URL('../../../shared/fixtures/', import.meta.url));
+const FIXTURES = sharedPath('fixtures/');
 
 /** `tollgate generate-key-pair` and `tollgate public-key`, run as built binaries in a temp working directory. */
 describe('tollgate generate-key-pair / public-key', () => {
@@ -117,19 +120,25 @@ describe('tollgate generate-key-pair / public-key', () => {
     expect(json).toMatchObject({ algorithm: 'ecdsa-p256', keyDetails: 'PKIX_ECDSA_P256_SHA_256', publicKey: result.stdout });
   });
 
-  it('public-key reads a key written by real cosign (empty password, set explicitly)', async () => {
+  it('public-key reads a key written by real cosign (empty password, set explicitly)', needsShared('fixtures/cosign'), async () => {
     const result = await runCli(['public-key', '--key', join(FIXTURES, 'cosign/cosign-generated-empty-password.key')], { env: { COSIGN_PASSWORD: '' } });
     expect(result.code).toBe(0);
     expect(result.stdout.replace(/-----[A-Z ]+-----|\n/g, '')).toBe('MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGmsWpZNuu+SUX70n3lVK4JLsaoV7T+rhea2rQUu29EQiatoLB06QdsmSd+GsQGlQzfcDtsKPzb+B2zLggrWZjg==');
   });
 
   it('public-key: wrong password, no password, SEC1 cosign key, missing and public files are one-line exit 2', async () => {
-    const sigstoreKey = join(FIXTURES, 'cosign/sigstore-encrypted-SIGSTORE-label.key');
+    const cwd = await freshDir();
+    expect((await runCli(['generate-key-pair'], { cwd, env: { TOLLGATE_PASSWORD: 'hello' } })).code).toBe(0);
+    const sigstoreKey = join(cwd, 'cosign.key');
+    // cosign's legacy label around a SEC1 EC key, as cosign's own test key cosign-ec-encrypted-COSIGN-label.key: cosign refuses it.
+    const sec1 = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'sec1', format: 'der' });
+    const body = Buffer.from(await sealCosignEnvelope(sec1, 'hello', 32768)).toString('base64').replace(/(.{64})/g, '$1\n');
+    await writeFile(join(cwd, 'sec1.key'), `-----BEGIN ENCRYPTED COSIGN PRIVATE KEY-----\n${body}\n-----END ENCRYPTED COSIGN PRIVATE KEY-----\n`);
     const cases: Array<[string[], NodeJS.ProcessEnv, RegExp]> = [
       [['--key', sigstoreKey], { TOLLGATE_PASSWORD: 'wrong' }, /wrong password or corrupted key/],
       [['--key', sigstoreKey], {}, /is encrypted: set TOLLGATE_PASSWORD or COSIGN_PASSWORD/],
-      [['--key', join(FIXTURES, 'cosign/cosign-ec-encrypted-COSIGN-label.key')], { TOLLGATE_PASSWORD: 'hello' }, /SEC1/],
-      [['--key', join(FIXTURES, 'sigstore-conformance/managed-key-happy-path.key.pub')], {}, /is a public key/],
+      [['--key', join(cwd, 'sec1.key')], { TOLLGATE_PASSWORD: 'hello' }, /SEC1/],
+      [['--key', join(cwd, 'cosign.pub')], {}, /is a public key/],
       [['--key', join(root, 'does-not-exist.key')], {}, /cannot read key file .*ENOENT/],
     ];
     for (const [args, env, message] of cases) {

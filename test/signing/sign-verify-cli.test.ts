@@ -7,24 +7,25 @@ import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startSigstoreMock, type SigstoreMock } from '../support/sigstore-mock.js';
 import { pushTestImage } from '../../packages/core/test/signing/helpers.js';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
-const cosignKey = join(FIXTURES, 'cosign', 'cosign-generated-empty-password.key');
-const cosignPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGmsWpZNuu+SUX70n3lVK4JLsaoV7T+rhea2rQUu29EQiatoLB06QdsmSd+GsQGlQzfcDtsKPzb+B2zLggrWZjg==\n-----END PUBLIC KEY-----\n`;
 const otherPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu\nOSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==\n-----END PUBLIC KEY-----\n`;
 const env = { TOLLGATE_PASSWORD: '' };
 
 let registry: RunningRegistry;
 let sigstore: SigstoreMock;
 let dir: string;
+let cosignKey: string;
 let pub: string;
 let wrongPub: string;
 
 beforeAll(async () => {
   [registry, sigstore] = await Promise.all([startRegistry(), startSigstoreMock()]);
   dir = mkdtempSync(join(tmpdir(), 'tollgate-sign-cli-'));
+  // A cosign-format key pair (empty password) written by tollgate itself.
+  const generated = await runCli(['generate-key-pair'], { cwd: dir, env });
+  expect(generated.code, generated.stderr).toBe(0);
+  cosignKey = join(dir, 'cosign.key');
   pub = join(dir, 'cosign.pub');
   wrongPub = join(dir, 'other.pub');
-  writeFileSync(pub, cosignPub);
   writeFileSync(wrongPub, otherPub);
 }, 60_000);
 

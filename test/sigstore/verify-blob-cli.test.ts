@@ -3,15 +3,23 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateKeyPair, publicKeyPem } from '@tollgate/core';
 import { runCli } from '../support/cli.js';
-import { CONFORMANCE_DIR, DEFAULT_IDENTITY, DEFAULT_ISSUER, FIXTURES } from '../../packages/core/test/sigstore/conformance-cases.js';
+import { generateBundles } from '../../packages/core/test/sigstore/generated-bundles.js';
+import { publicGoodRootText } from '../../packages/core/test/sigstore/public-good-root.js';
 import type * as SigstoreBundle from '../../packages/core/node_modules/@sigstore/bundle/dist/index.js';
 
-const happyBundle = join(CONFORMANCE_DIR, 'happy-path-v0.3', 'bundle.sigstore.json');
-const aTxt = join(CONFORMANCE_DIR, 'a.txt');
-const identity = ['--certificate-identity', DEFAULT_IDENTITY, '--certificate-oidc-issuer', DEFAULT_ISSUER];
-const cosignKey = join(FIXTURES, 'cosign', 'cosign-generated-empty-password.key');
-const cosignPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGmsWpZNuu+SUX70n3lVK4JLsaoV7T+rhea2rQUu29EQiatoLB06QdsmSd+GsQGlQzfcDtsKPzb+B2zLggrWZjg==\n-----END PUBLIC KEY-----\n`;
+// A keyless bundle signed against @sigstore/mock (Fulcio certificate, Rekor entry) and that instance's trusted root;
+// the key pair comes from `tollgate generate-key-pair` (cosign's format, empty password) in beforeAll.
+const generated = await generateBundles();
+const { subject: signerIdentity, issuer: signerIssuer } = generated.identity;
+const identity = ['--certificate-identity', signerIdentity, '--certificate-oidc-issuer', signerIssuer];
+let happyBundle: string;
+let aTxt: string;
+let mockRoot: string;
+let cosignKey: string;
+let cosignPub: string;
+let otherPub: string;
 
 // @sigstore/bundle is a dependency of @tollgate/core, resolved from there (the repository root does not depend on it);
 // its types likewise.
@@ -24,13 +32,24 @@ const file = (name: string, content: string | Uint8Array) => {
   return path;
 };
 
-beforeAll(() => {
+beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tollgate-verify-blob-'));
+  happyBundle = file('happy.sigstore.json', JSON.stringify(generated.messageSignature));
+  aTxt = file('a.txt', generated.artifact);
+  mockRoot = file('mock-root.json', generated.trustedRootJson);
+  const keys = await runCli(['generate-key-pair'], { cwd: dir, env: { TOLLGATE_PASSWORD: '' } });
+  expect(keys.code, keys.stderr).toBe(0);
+  cosignKey = join(dir, 'cosign.key');
+  cosignPub = readFileSync(join(dir, 'cosign.pub'), 'utf8');
+  otherPub = file('other.pub', publicKeyPem(generateKeyPair()));
 });
-afterAll(() => rmSync(dir, { recursive: true, force: true }));
+afterAll(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await generated.stop();
+});
 
 describe('tollgate sign-blob --key → verify-blob --key', () => {
-  it('round trips with a real cosign key (empty password), and the bundle is a v0.3 @sigstore/bundle', async () => {
+  it('round trips with a cosign-format key (empty password), and the bundle is a v0.3 @sigstore/bundle', async () => {
     const artifact = file('art.txt', 'hello from tollgate\n');
     const bundle = join(dir, 'art.sigstore.json');
     const pub = file('cosign.pub', cosignPub);
@@ -51,7 +70,7 @@ describe('tollgate sign-blob --key → verify-blob --key', () => {
     expect(failed.code).toBe(1);
     expect(failed.stderr).toMatch(/^Error: verification failed: .*message digest/);
 
-    const wrongKey = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', join(CONFORMANCE_DIR, 'managed-key-happy-path', 'key.pub'), '--insecure-ignore-tlog']);
+    const wrongKey = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', otherPub, '--insecure-ignore-tlog']);
     expect(wrongKey.code).toBe(1);
 
     const noTlog = await runCli(['verify-blob', '--offline', artifact, '--bundle', bundle, '--key', pub]);
@@ -78,12 +97,12 @@ describe('tollgate sign-blob --key → verify-blob --key', () => {
 });
 
 describe('tollgate verify-blob with hostile input', () => {
-  const happy = readFileSync(happyBundle, 'utf8');
+  const happy = JSON.stringify(generated.messageSignature);
 
   it.each([
     ['garbage', 'this is not json'],
     ['truncated', happy.slice(0, happy.length - 40)],
-    ['unknown media type', happy.replace('application/vnd.dev.sigstore.bundle+json;version=0.3', 'application/vnd.dev.sigstore.bundle+json;version=0.9')],
+    ['unknown media type', happy.replace(generated.messageSignature.mediaType, 'application/vnd.dev.sigstore.bundle+json;version=0.9')],
     ['empty', ''],
   ])('a %s bundle fails verification (exit 1) with the reason', async (name, content) => {
     const bundle = file(`${name.replace(/ /g, '-')}.json`, content);
@@ -112,7 +131,7 @@ describe('tollgate verify-blob with hostile input', () => {
     const garbage = await runCli(['verify-blob', aTxt, '--bundle', happyBundle, ...identity, '--trusted-root', file('root-garbage.json', '{"mediaType":')]);
     expect(garbage.code).toBe(2);
     expect(garbage.stderr).toMatch(/^Error: trusted root .+/);
-    const root = JSON.parse(readFileSync(join(FIXTURES, 'sigstore-conformance', 'trusted_root.public-good.json'), 'utf8'));
+    const root = JSON.parse(publicGoodRootText());
     delete root.certificateAuthorities[0].validFor.start;
     const noStart = await runCli(['verify-blob', aTxt, '--bundle', happyBundle, ...identity, '--trusted-root', file('root-nostart.json', JSON.stringify(root))]);
     expect(noStart.code).toBe(2);
@@ -125,20 +144,21 @@ describe('tollgate verify-blob with hostile input', () => {
   });
 
   it('an identity regexp that matches only a prefix fails (exit 1); the full one passes', async () => {
-    const prefix = DEFAULT_IDENTITY.slice(0, DEFAULT_IDENTITY.indexOf('@')).replace(/[.]/g, '\\.');
-    const partial = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', prefix, '--certificate-oidc-issuer', DEFAULT_ISSUER]);
+    const escape = (text: string) => text.replace(/[.]/g, '\\.');
+    const prefix = escape(signerIdentity.slice(0, signerIdentity.indexOf('@')));
+    const partial = await runCli(['verify-blob', '--trusted-root', mockRoot, aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', prefix, '--certificate-oidc-issuer', signerIssuer]);
     expect(partial.code).toBe(1);
     expect(partial.stderr).toMatch(/does not match/);
-    const full = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', `${prefix}@refs/heads/.*`, '--certificate-oidc-issuer-regexp', 'https://token\\.actions\\.githubusercontent\\.com']);
-    expect(full.code).toBe(0);
+    const full = await runCli(['verify-blob', '--trusted-root', mockRoot, aTxt, '--bundle', happyBundle, '--certificate-identity-regexp', `${prefix}@.*`, '--certificate-oidc-issuer-regexp', escape(signerIssuer)]);
+    expect(full.code, full.stderr).toBe(0);
   });
 
   it('usage errors exit 2: no key or identity, both, half an identity, a bad regexp', async () => {
     for (const args of [
       [],
-      ['--key', join(CONFORMANCE_DIR, 'managed-key-happy-path', 'key.pub'), ...identity],
-      ['--certificate-identity', DEFAULT_IDENTITY],
-      ['--certificate-identity-regexp', '(', '--certificate-oidc-issuer', DEFAULT_ISSUER],
+      ['--key', otherPub, ...identity],
+      ['--certificate-identity', signerIdentity],
+      ['--certificate-identity-regexp', '(', '--certificate-oidc-issuer', signerIssuer],
     ]) {
       const result = await runCli(['verify-blob', '--offline', aTxt, '--bundle', happyBundle, ...args]);
       expect(result.code, args.join(' ')).toBe(2);

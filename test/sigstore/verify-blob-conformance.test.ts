@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../support/cli.js';
-import { conformanceCases, TRUST_MATERIAL_FAILURES } from '../../packages/core/test/sigstore/conformance-cases.js';
+import { CONFORMANCE, conformanceCases, TRUST_MATERIAL_FAILURES } from '../../packages/core/test/sigstore/conformance-cases.js';
 
 /**
  * Every case of the sigstore-conformance bundle-verify suite through `tollgate verify-blob`, as the conformance
@@ -10,7 +10,11 @@ import { conformanceCases, TRUST_MATERIAL_FAILURES } from '../../packages/core/t
  */
 const cases = conformanceCases();
 
-describe.concurrent('tollgate verify-blob over the sigstore-conformance suite', () => {
+describe.concurrent('tollgate verify-blob over the sigstore-conformance suite', CONFORMANCE, () => {
+  it('has all 70 cases', () => {
+    expect(cases.length).toBe(70);
+  });
+
   it.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
     const args = ['verify-blob', c.artifactPath, '--bundle', c.bundlePath];
     if (c.keyPath) args.push('--key', c.keyPath);

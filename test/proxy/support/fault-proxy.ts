@@ -19,6 +19,7 @@ export type Fault =
   | '500'
   | 'refuse' // destroys the socket before any response
   | 'hold' // emits 'held', then sends the whole response when release() is called
+  | 'redirect' // answers 307 to the URL given to redirectTo() (the target is the test's business)
   | 'flip'; // streams the whole body with the byte in its middle altered (Content-Length as the registry said)
 
 export interface SeenRequest {
@@ -42,6 +43,8 @@ export interface FaultProxy {
   disarm(): void;
   /** Lets held responses go. */
   release(): void;
+  /** Where 'redirect' sends the client. */
+  redirectTo(location: string): void;
   stop(): Promise<void>;
 }
 
@@ -67,6 +70,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
   const requests: SeenRequest[] = [];
   const events = new EventEmitter();
   let armed: Armed[] = [];
+  let redirectLocation = 'http://127.0.0.1:9/';
   const sockets = new Set<Socket>();
 
   const takeFault = (seen: SeenRequest): Fault | undefined => {
@@ -80,6 +84,11 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     const seen = { method: req.method ?? 'GET', path: req.url ?? '/' };
     requests.push(seen);
     const fault = takeFault(seen);
+    if (fault === 'redirect') {
+      res.writeHead(307, { location: redirectLocation });
+      res.end();
+      return;
+    }
     if (fault === 'refuse') {
       req.socket.destroy();
       return;
@@ -157,6 +166,9 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
     },
     release() {
       events.emit('release');
+    },
+    redirectTo(location) {
+      redirectLocation = location;
     },
     async stop() {
       for (const socket of sockets) socket.destroy();

@@ -7,6 +7,7 @@ export interface RegistryFlags {
   registryPassword?: string;
   authfile?: string;
   allowInsecureRegistry?: boolean;
+  registryRedirectHost?: string[];
 }
 
 /** Registry access flags, with cosign's and skopeo's names so neither group of users needs new habits. */
@@ -16,11 +17,21 @@ export function addRegistryOptions(command: Command): Command {
     .option('--registry-username <name>', 'registry user name (cosign style)')
     .addOption(new Option('--registry-password <password>', 'registry password (cosign style)').env('TOLLGATE_REGISTRY_PASSWORD'))
     .option('--authfile <path>', 'docker config file with credentials (default: $DOCKER_CONFIG/config.json or ~/.docker/config.json)')
-    .option('--allow-insecure-registry', 'allow plain HTTP to registries that are not on loopback', false);
+    .option('--allow-insecure-registry', 'allow plain HTTP to registries that are not on loopback', false)
+    .addOption(
+      new Option('--registry-redirect-host <host>', 'a host (host, host:port or *.domain) a registry may redirect blob downloads or name a token realm on even when it is not on a public address, e.g. internal object storage; repeatable (env: comma-separated)')
+        .env('TOLLGATE_REGISTRY_REDIRECT_HOSTS')
+        .argParser((value: string, previous: string[] | undefined) => [...(previous ?? []), ...value.split(',').map((v) => v.trim()).filter((v) => v !== '')]),
+    );
 }
 
 export function registryOptionsFrom(flags: RegistryFlags): RegistryClientOptions {
-  const options: RegistryClientOptions = { allowInsecure: flags.allowInsecureRegistry === true };
+  const options: RegistryClientOptions = {
+    allowInsecure: flags.allowInsecureRegistry === true,
+    // Refusals of a redirect name the flag to set, not the library's option.
+    redirectHostsSetting: '--registry-redirect-host (or TOLLGATE_REGISTRY_REDIRECT_HOSTS)',
+  };
+  if (flags.registryRedirectHost !== undefined && flags.registryRedirectHost.length > 0) options.redirectHosts = flags.registryRedirectHost;
   if (flags.authfile) options.dockerConfigPath = flags.authfile;
   if (flags.creds !== undefined) {
     const colon = flags.creds.indexOf(':');

@@ -1,28 +1,12 @@
 import { createHash } from 'node:crypto';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
 import { TollgateError } from '../errors/tollgate-error.js';
+import { gunzip } from './gunzip-stage.js';
 import { formatBytes, limitError, RATIO_CHECK_AFTER_BYTES, resolveLayerLimits } from './limits.js';
 import { TarIndexer } from './tar-indexer.js';
 import type { LayerReadResult, ReadLayerOptions } from './types.js';
 import { ZstdStreamError, zstdDecompress } from './zstd-stage.js';
-
-/**
- * zlib output chunk size: the main lever on gunzip throughput (each chunk is one round trip to the thread pool).
- * Measured with bench/layer-bench.ts.
- */
-const GZIP_CHUNK_SIZE = 512 * 1024;
-/**
- * Decompressed bytes zlib may hold ahead of the consumer: enough for the thread pool to inflate the next chunks
- * while the main thread hashes and parses this one. zlib stops inflating (even mid input chunk) when it is full.
- */
-const GZIP_HIGH_WATER_MARK = 2 * 1024 * 1024;
-/** zlib streams pass stream options through to Transform; @types/node's ZlibOptions does not declare them. */
-const GUNZIP_OPTIONS: ZlibOptions & { highWaterMark: number } = {
-  chunkSize: GZIP_CHUNK_SIZE,
-  highWaterMark: GZIP_HIGH_WATER_MARK,
-};
 
 interface Counters {
   size: number;
@@ -38,8 +22,9 @@ function toBuffer(chunk: unknown): Buffer {
 /**
  * Reads a layer blob once, computing its digest (of the bytes as read), its diffID (of the uncompressed tar) and,
  * unless `indexFiles` is false, its file index with a sha256 per regular file. Memory stays flat: nothing is
- * buffered beyond one decompressed chunk and one tar header (and, with `captureFiles`, the content of the named
- * files, each at most `captureFiles.maxBytes`). Whiteouts are recorded, not applied.
+ * buffered beyond a few decompressed chunks (~8 MiB for gzip, see gunzip-stage.ts) and one tar header (and, with
+ * `captureFiles`, the content of the named files, each at most `captureFiles.maxBytes`). Whiteouts are recorded,
+ * not applied.
  *
  * Rejects with CORRUPT_LAYER for a damaged or truncated gzip/zstd stream or tar archive, SIZE_LIMIT when a limit
  * in `options.limits` is passed, DIGEST_MISMATCH when `expectedDigest` is given and differs, and with
@@ -103,7 +88,7 @@ export async function readLayer(blob: Readable, options: ReadLayerOptions): Prom
   try {
     const opts = signal ? { signal } : {};
     if (compression === 'gzip') {
-      await pipeline(blob, readBlob, createGunzip(GUNZIP_OPTIONS), consume, opts);
+      await pipeline(blob, readBlob, gunzip, consume, opts);
     } else if (compression === 'zstd') {
       await pipeline(blob, readBlob, zstdDecompress, consume, opts);
     } else {

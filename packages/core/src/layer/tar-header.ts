@@ -26,17 +26,25 @@ export function isZeroBlock(buf: Uint8Array, off: number): boolean {
   return true;
 }
 
-/** Unsigned and signed sums both count: old tars computed the checksum over signed chars. */
+/**
+ * Unsigned and signed sums both count: old tars computed the checksum over signed chars. The checksum field itself
+ * counts as eight spaces; each byte ≥ 0x80 is 256 less as a signed char, so one pass gives both sums.
+ */
 function checksumMatches(buf: Uint8Array, off: number): boolean {
-  let unsigned = 0;
-  let signed = 0;
-  for (let i = 0; i < BLOCK; i++) {
-    const b = i >= 148 && i < 156 ? 0x20 : buf[off + i]!;
+  let unsigned = 8 * 0x20;
+  let high = 0;
+  for (let i = off, end = off + 148; i < end; i++) {
+    const b = buf[i]!;
     unsigned += b;
-    signed += b > 127 ? b - 256 : b;
+    high += b >> 7;
+  }
+  for (let i = off + 156, end = off + BLOCK; i < end; i++) {
+    const b = buf[i]!;
+    unsigned += b;
+    high += b >> 7;
   }
   const stored = parseNumber(buf, off + 148, 8, 'checksum');
-  return stored === unsigned || stored === signed;
+  return stored === unsigned || stored === unsigned - 256 * high;
 }
 
 function fieldEnd(buf: Uint8Array, start: number, len: number): number {

@@ -1,4 +1,4 @@
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as hashOnce, type Hash } from 'node:crypto';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { formatBytes, limitError } from './limits.js';
 import { parsePax, type PaxFields } from './pax.js';
@@ -67,9 +67,12 @@ export class TarIndexer {
   private padding = 0;
   private declared = 0;
   private sink: Sink = 'skip';
+  /** The running hash of the file being read, made once its content spans more than one chunk. */
   private hash: Hash | null = null;
   private current: FileEntry | null = null;
-  private currentName = '';
+  /** The entry or extended header being read, for error messages: a raw entry name, or a description. */
+  private currentEntry = '';
+  private currentMeta: string | null = null;
   private metaType = 0;
   private metaChunks: Buffer[] = [];
   private pax: PaxFields | null = null;
@@ -100,7 +103,12 @@ export class TarIndexer {
         const take = Math.min(this.remaining, n - i);
         if (this.sink === 'hash') {
           const data = i === 0 && take === n ? chunk : chunk.subarray(i, i + take);
-          this.hash!.update(data);
+          if (this.hash === null && take === this.declared) {
+            // The whole file is in this chunk (most files of a layer): one call, no Hash object.
+            this.current!.sha256 = `sha256:${hashOnce('sha256', data, 'hex')}`;
+          } else {
+            (this.hash ??= createHash('sha256')).update(data);
+          }
           // Copied: the decompressor may reuse its output buffers. Bounded by capture.maxBytes.
           this.captureChunks?.push(Buffer.from(data));
         } else if (this.sink === 'meta') this.metaChunks.push(Buffer.from(chunk.subarray(i, i + take)));
@@ -136,14 +144,18 @@ export class TarIndexer {
     if (this.finished) return;
     if (this.remaining > 0) {
       throw this.corrupt(
-        `ends inside ${this.currentName}: its header declares ${this.declared} bytes, ${this.remaining} are missing`,
+        `ends inside ${this.currentName()}: its header declares ${this.declared} bytes, ${this.remaining} are missing`,
       );
     }
-    if (this.padding > 0) throw this.corrupt(`ends inside the padding after ${this.currentName}`);
+    if (this.padding > 0) throw this.corrupt(`ends inside the padding after ${this.currentName()}`);
     if (this.headerFill > 0) throw this.corrupt(`ends inside a header block (${this.headerFill} of 512 bytes)`);
     if (this.pax !== null || this.longName !== null || this.longLink !== null) {
       throw this.corrupt('ends after an extended header that no entry follows');
     }
+  }
+
+  private currentName(): string {
+    return this.currentMeta ?? `entry ${JSON.stringify(this.currentEntry)}`;
   }
 
   private corrupt(what: string): TollgateError {
@@ -183,7 +195,8 @@ export class TarIndexer {
     const rawName = pax?.path ?? this.longName ?? h.name;
     const rawLink = pax?.linkpath ?? this.longLink ?? h.linkname;
     this.pax = this.longName = this.longLink = null;
-    this.currentName = `entry ${JSON.stringify(rawName)}`;
+    this.currentEntry = rawName;
+    this.currentMeta = null;
     const type = fileType(t, rawName);
     const size = pax?.size ?? h.size;
     const dataSize = type === undefined || type === 'file' ? size : 0;
@@ -212,7 +225,7 @@ export class TarIndexer {
         if (capturing) this.captured.set(entry.path, { path: entry.path, sha256: EMPTY_SHA256, content: Buffer.alloc(0) });
       } else {
         this.current = entry;
-        this.hash = createHash('sha256');
+        this.hash = null;
         if (capturing) this.captureChunks = [];
         this.startData(dataSize, 'hash');
         return;
@@ -305,7 +318,7 @@ export class TarIndexer {
     }
     this.metaType = t;
     this.metaChunks = [];
-    this.currentName = t === T_PAX || t === T_PAX_GLOBAL ? 'a PAX extended header' : 'a GNU long name header';
+    this.currentMeta = t === T_PAX || t === T_PAX_GLOBAL ? 'a PAX extended header' : 'a GNU long name header';
     this.startData(size, 'meta');
   }
 
@@ -319,9 +332,9 @@ export class TarIndexer {
 
   private endData(): void {
     if (this.sink === 'hash') {
-      this.current!.sha256 = `sha256:${this.hash!.digest('hex')}`;
+      if (this.hash !== null) this.current!.sha256 = `sha256:${this.hash.digest('hex')}`;
       if (this.captureChunks !== null) {
-        this.captured.set(this.current!.path, { path: this.current!.path, sha256: this.current!.sha256, content: Buffer.concat(this.captureChunks) });
+        this.captured.set(this.current!.path, { path: this.current!.path, sha256: this.current!.sha256!, content: Buffer.concat(this.captureChunks) });
         this.captureChunks = null;
       }
       this.hash = null;

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { createHash, createPrivateKey } from 'node:crypto';
 import { TollgateError, keyDetails, publicKeyPem, readPrivateKey, readPublicKey, signMessage, verifyMessage } from '@tollgate/core';
-import { fixture } from './fixtures.js';
+import { COSIGN_FIXTURES, fixture } from './fixtures.js';
 
 /** Keys written by real cosign (and cosign's own test keys), and a signature cosign made: our reader must speak their format. */
-describe('cosign keys and signatures from the shared fixtures', () => {
+describe('cosign keys and signatures from the shared fixtures', COSIGN_FIXTURES, () => {
   it('decrypts the ENCRYPTED SIGSTORE PRIVATE KEY (N=32768) with "hello" to an EC P-256 key that signs and verifies', async () => {
     const key = await readPrivateKey(fixture('cosign/sigstore-encrypted-SIGSTORE-label.key'), 'hello');
     expect(key.algorithm).toBe('ecdsa-p256');

@@ -3,7 +3,6 @@ import fc from 'fast-check';
 import { generateKeyPairSync } from 'node:crypto';
 import * as nodeCrypto from 'node:crypto';
 import { TollgateError, encryptCosignPrivateKey, generateKeyPair, publicKeyPem, readPrivateKey, readPublicKey } from '@tollgate/core';
-import { fixture } from './fixtures.js';
 // Internal: seals arbitrary plaintext, which the public writer refuses to do for unsupported keys.
 import { sealCosignEnvelope } from '../../src/keys/cosign-envelope.js';
 
@@ -106,8 +105,11 @@ describe('hostile cosign key bodies are refused before scrypt runs', () => {
   });
 });
 
+// A key in cosign's format (the SIGSTORE label, scrypt N=32768 as cosign's own test key), password "hello".
+const sigstoreLabelKey = await encryptCosignPrivateKey(generateKeyPair(), 'hello', { scryptN: 32768 });
+
 describe('tampered and mislabelled cosign keys', () => {
-  const key = fixture('cosign/sigstore-encrypted-SIGSTORE-label.key').toString('utf8');
+  const key = sigstoreLabelKey;
   const body = JSON.parse(Buffer.from(key.replace(/-----[A-Z ]+-----|\s/g, ''), 'base64').toString('utf8'));
 
   it('a flipped ciphertext, nonce or salt byte is "wrong password or corrupted key"', async () => {

@@ -1,26 +1,64 @@
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { TestOptions } from 'vitest';
 import type { NotationTrustStore, NotationVerifyOptions } from '@tollgate/core';
+import { needsShared, sharedPath } from '../../../../test/support/shared.js';
 
-export const FIXTURES = fileURLToPath(new URL('../../../../../shared/fixtures/notation/', import.meta.url));
+/** notation-go's fixtures, read in place from ../shared/fixtures/notation (never copied). */
+export const FIXTURES = sharedPath('fixtures/notation/');
 
-export function fixture(name: string): Buffer {
-  return readFileSync(FIXTURES + name);
+/** Options for tests that read notation-go's fixtures: skipped, with the reason, without ../shared. */
+export const NOTATION_GO = needsShared('fixtures/notation');
+
+export type EnvelopeJson = { payload: string; protected: string; header: Record<string, unknown> & { x5c: string[] }; signature: string };
+
+/**
+ * A set of notation fixtures under notation-go's file names: notation-go's own (interop), or envelopes and
+ * certificates the tests generate with the same shape, dates and targets (generated.ts), so the checks that are
+ * not about interop run without ../shared.
+ */
+export interface NotationFixtures {
+  /** 'notation-go' or 'generated', for test names. */
+  name: string;
+  /** describe/it options: a skip with its reason when the files are missing. */
+  options: TestOptions;
+  /** The subject text of the TSA certificate in jwsWithTimestamp.sig's countersignature. */
+  tsaSubject: string;
+  fixture(name: string): Buffer;
+  fixtureCert(name: string): X509Certificate;
+  envelopeJson(name: string): EnvelopeJson;
+  /** x5c[i] of a fixture envelope. */
+  x5c(name: string, i: number): X509Certificate;
+  /** Verify options trusting NotationTestRoot.pem as the ca store. */
+  caOptions(level?: NotationVerifyOptions['level'], identities?: string[]): NotationVerifyOptions;
+  /** A copy of a fixture envelope with one character of a member changed. */
+  flipped(name: string, member: 'payload' | 'protected' | 'signature', at?: number): Buffer;
 }
 
-export function fixtureCert(name: string): X509Certificate {
-  return new X509Certificate(fixture(name));
+export function fixtureSet(name: string, options: TestOptions, tsaSubject: string, read: (file: string) => Buffer): NotationFixtures {
+  const set: NotationFixtures = {
+    name,
+    options,
+    tsaSubject,
+    fixture: read,
+    fixtureCert: (file) => new X509Certificate(read(file)),
+    envelopeJson: (file) => JSON.parse(read(file).toString('utf8')),
+    x5c: (file, i) => new X509Certificate(Buffer.from(set.envelopeJson(file).header.x5c[i]!, 'base64')),
+    caOptions: (level = 'strict', identities = ['*']) => ({ trustStore: store({ ca: [set.fixtureCert('NotationTestRoot.pem')] }), trustedIdentities: identities, level }),
+    flipped: (file, member, at = 10) => {
+      const env = set.envelopeJson(file);
+      const value = env[member];
+      const c = value[at]!;
+      env[member] = value.slice(0, at) + (c === 'A' ? 'B' : 'A') + value.slice(at + 1);
+      return Buffer.from(JSON.stringify(env));
+    },
+  };
+  return set;
 }
 
-export function envelopeJson(name: string): { payload: string; protected: string; header: Record<string, unknown> & { x5c: string[] }; signature: string } {
-  return JSON.parse(fixture(name).toString('utf8'));
-}
+export const notationGo = fixtureSet('notation-go', NOTATION_GO, 'Globalsign TSA for Advanced', (name) => readFileSync(FIXTURES + name));
 
-/** x5c[i] of a fixture envelope. */
-export function x5c(name: string, i: number): X509Certificate {
-  return new X509Certificate(Buffer.from(envelopeJson(name).header.x5c[i]!, 'base64'));
-}
+export const { fixture, fixtureCert, envelopeJson, x5c, caOptions, flipped } = notationGo;
 
 /** ca_valid/sa_valid/ca_expired target: the docker manifest notation-go signed (we do not have its bytes). */
 export const DOCKER_TARGET = {
@@ -45,17 +83,4 @@ export const TEST_ROOT_IDENTITY = 'x509.subject: CN=Notation Test Root,O=Notary,
 
 export function store(partial: Partial<NotationTrustStore>): NotationTrustStore {
   return { ca: [], signingAuthority: [], tsa: [], ...partial };
-}
-
-export function caOptions(level: NotationVerifyOptions['level'] = 'strict', identities = ['*']): NotationVerifyOptions {
-  return { trustStore: store({ ca: [fixtureCert('NotationTestRoot.pem')] }), trustedIdentities: identities, level };
-}
-
-/** A copy of a fixture envelope with one character of a member changed. */
-export function flipped(name: string, member: 'payload' | 'protected' | 'signature', at = 10): Buffer {
-  const env = envelopeJson(name);
-  const value = env[member];
-  const c = value[at]!;
-  env[member] = value.slice(0, at) + (c === 'A' ? 'B' : 'A') + value.slice(at + 1);
-  return Buffer.from(JSON.stringify(env));
 }

@@ -1,23 +1,26 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { isTollgateError, parseNotationEnvelope, verifyNotationEnvelope } from '@tollgate/core';
-import { caOptions, DOCKER_TARGET, envelopeJson, fixture } from './fixtures.js';
+import { DOCKER_TARGET, type EnvelopeJson } from './fixtures.js';
+import { NOTATION_SETS } from './generated.js';
 
-async function integrityReason(bytes: Uint8Array): Promise<string> {
-  const result = await verifyNotationEnvelope(bytes, DOCKER_TARGET, caOptions('audit'));
-  expect(result.ok).toBe(false);
-  expect(result.checks).toHaveLength(1);
-  expect(result.checks[0]).toMatchObject({ check: 'integrity', outcome: 'failed', action: 'enforce' });
-  return result.reasons[0]!;
-}
+for (const set of NOTATION_SETS) describe(`hostile envelopes get a clear integrity failure, never an exception (${set.name} ca_valid_sig_env.json)`, set.options, () => {
+  const { caOptions, envelopeJson, fixture } = set;
 
-function withMember(mutate: (env: ReturnType<typeof envelopeJson>) => void): Buffer {
-  const env = envelopeJson('ca_valid_sig_env.json');
-  mutate(env);
-  return Buffer.from(JSON.stringify(env));
-}
+  async function integrityReason(bytes: Uint8Array): Promise<string> {
+    const result = await verifyNotationEnvelope(bytes, DOCKER_TARGET, caOptions('audit'));
+    expect(result.ok).toBe(false);
+    expect(result.checks).toHaveLength(1);
+    expect(result.checks[0]).toMatchObject({ check: 'integrity', outcome: 'failed', action: 'enforce' });
+    return result.reasons[0]!;
+  }
 
-describe('hostile envelopes get a clear integrity failure, never an exception', () => {
+  function withMember(mutate: (env: EnvelopeJson) => void): Buffer {
+    const env = envelopeJson('ca_valid_sig_env.json');
+    mutate(env);
+    return Buffer.from(JSON.stringify(env));
+  }
+
   it('garbage, empty, truncated JSON, wrong shapes', async () => {
     expect(await integrityReason(Buffer.from(''))).toMatch(/envelope/);
     expect(await integrityReason(Buffer.from('not json'))).toMatch(/envelope/);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadNotationTrustStore, readCertificates, trustStoreFor } from '@tollgate/core';
-import { fixture, fixtureCert } from './fixtures.js';
+import { NOTATION_SETS } from './generated.js';
 
 let dir: string;
 beforeEach(async () => {
@@ -18,7 +18,9 @@ async function put(path: string, content: string | Buffer): Promise<void> {
   await writeFile(join(dir, path), content);
 }
 
-describe('loadNotationTrustStore (notation layout)', () => {
+for (const set of NOTATION_SETS) describe(`loadNotationTrustStore (notation layout, ${set.name} certificates)`, set.options, () => {
+  const { fixture, fixtureCert } = set;
+
   it('reads PEM and DER files of ca, signingAuthority and tsa stores, warns about sub-directories and other files', async () => {
     await put('x509/ca/notary/NotationTestRoot.pem', fixture('NotationTestRoot.pem'));
     await put('x509/ca/notary/timestamp.crt', fixtureCert('TestTimestamp.crt').raw); // DER

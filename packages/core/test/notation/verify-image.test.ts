@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf, publicKeyId, verifyNotationImage, type RegistryClient } from '@tollgate/core';
 import { startRegistry, type RunningRegistry } from '../../../../test/support/registry.js';
-import { caOptions, DOCKER_TARGET, fixture, OCI_TARGET, store, x5c } from './fixtures.js';
+import { caOptions, DOCKER_TARGET, fixture, NOTATION_GO, OCI_TARGET, store, x5c } from './fixtures.js';
+import { generated } from './generated.js';
 import { makeCert, rsaKey, signEnvelope, simplePki } from './pki.js';
 import { clientFor, pushNotationSignature, pushTestImage } from './registry-helpers.js';
 
@@ -20,7 +21,7 @@ describe('verifyNotationImage against a real registry (docker-registry 2.8, refe
   // docker-registry refuses the fixture manifests themselves (their config and layer blobs are not public), so the
   // signature referrers are pushed with subject = the fixture descriptor, and the target is computed from the
   // fixture's bytes: sha256(oci-layout-manifest-19dbd2e4.json) is the digest jws_signature.sig signed.
-  it('finds and verifies notation-go\'s jws_signature.sig attached to the OCI manifest it signed', async () => {
+  it('finds and verifies notation-go\'s jws_signature.sig attached to the OCI manifest it signed', NOTATION_GO, async () => {
     const manifest = fixture('oci-layout-manifest-19dbd2e4.json');
     const target = { digest: digestOf(manifest), size: manifest.byteLength, mediaType: 'application/vnd.oci.image.manifest.v1+json' };
     expect(target).toEqual(OCI_TARGET);
@@ -30,7 +31,7 @@ describe('verifyNotationImage against a real registry (docker-registry 2.8, refe
     expect(result.verified?.signer?.subject).toBe('CN=alpine,O=Notary,L=Seattle,ST=WA,C=US');
   });
 
-  it('ca_valid_sig_env.json attached to its docker manifest descriptor verifies; the expired one follows the level', async () => {
+  it('ca_valid_sig_env.json attached to its docker manifest descriptor verifies; the expired one follows the level', NOTATION_GO, async () => {
     await pushNotationSignature(client, 'fixtures/docker', DOCKER_TARGET, fixture('ca_valid_sig_env.json'));
     expect((await verifyNotationImage(client, 'fixtures/docker', DOCKER_TARGET, caOptions('strict'))).ok).toBe(true);
     await pushNotationSignature(client, 'fixtures/expired', DOCKER_TARGET, fixture('ca_expired_sig_env.json'));
@@ -44,8 +45,8 @@ describe('verifyNotationImage against a real registry (docker-registry 2.8, refe
 
   it('a signature for another manifest, attached to this one, does not verify (the signed descriptor must match)', async () => {
     const image = await pushTestImage(registry, 'moved/app', 'v1', 'hello');
-    await pushNotationSignature(client, 'moved/app', image, fixture('ca_valid_sig_env.json'));
-    const result = await verifyNotationImage(client, 'moved/app', image, caOptions('audit'));
+    await pushNotationSignature(client, 'moved/app', image, generated.fixture('ca_valid_sig_env.json'));
+    const result = await verifyNotationImage(client, 'moved/app', image, generated.caOptions('audit'));
     expect(result.ok).toBe(false);
     expect(result.reasons.join()).toMatch(/content descriptor mismatch/);
   });

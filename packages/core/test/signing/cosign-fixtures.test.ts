@@ -1,25 +1,31 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   loadTrustedRoot,
   verifyImageAttestations,
   verifyImageSignatures,
   type FetchedSignatures,
+  type TrustedRoot,
 } from '@tollgate/core';
+import { needsShared, sharedPath } from '../../../../test/support/shared.js';
 
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', '..', '..', 'shared', 'fixtures');
+const FIXTURES = sharedPath('fixtures');
 const read = (path: string) => readFileSync(join(FIXTURES, path));
+// Real cosign output: skipped, with the reason, without ../shared (the data is read in beforeAll, so nothing is read then).
+const COSIGN_FIXTURES = needsShared('fixtures/cosign', 'fixtures/sigstore-conformance');
 
-describe('cosign v3 referrer bundle (oci-attestation.sigstore.json), verified in its fetched form', () => {
+describe('cosign v3 referrer bundle (oci-attestation.sigstore.json), verified in its fetched form', COSIGN_FIXTURES, () => {
   const digest = 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4';
-  const trustedRoot = loadTrustedRoot(read('cosign/trusted_root_pgi.json'));
   const fetched = (bytes: Uint8Array, forDigest = digest): FetchedSignatures => ({
     digest: forDigest,
     problems: [],
     signatures: [{ kind: 'bundle', id: 'referrer fixture', source: 'referrers-api', manifestDigest: 'sha256:' + 'a'.repeat(64), bytes }],
   });
-  const trust = { trustedRoot, identity: { subjectRegexp: 'cody@soyland\\.com', issuer: 'https://github.com/login/oauth' } };
+  const trust = { trustedRoot: undefined as unknown as TrustedRoot, identity: { subjectRegexp: 'cody@soyland\\.com', issuer: 'https://github.com/login/oauth' } };
+  beforeAll(() => {
+    trust.trustedRoot = loadTrustedRoot(read('cosign/trusted_root_pgi.json'));
+  });
 
   it('verifies as an attestation of its predicate type', async () => {
     const result = await verifyImageAttestations(digest, '127.0.0.1:60943/repo', fetched(read('cosign/oci-attestation.sigstore.json')), trust, { predicateType: 'https://cosign.sigstore.dev/attestation/v1' });
@@ -40,16 +46,21 @@ describe('cosign v3 referrer bundle (oci-attestation.sigstore.json), verified in
   });
 });
 
-describe('legacy keyed .sig layer (cosign-legacy-keyed-busybox.json)', () => {
-  const fixture = JSON.parse(read('cosign/cosign-legacy-keyed-busybox.json').toString()) as { payload: string; signature: string; publicKey: string };
+describe('legacy keyed .sig layer (cosign-legacy-keyed-busybox.json)', COSIGN_FIXTURES, () => {
+  const fixture = {} as { payload: string; signature: string; publicKey: string };
   const digest = 'sha256:f3cfc9d0dbf931d3db4685ec659b7ac68e2a578219da4aae65427886e649b06b';
-  const trust = { trustedRoot: loadTrustedRoot(read('sigstore-conformance/trusted_root.public-good.json')), key: fixture.publicKey };
+  const trust = {} as { trustedRoot: TrustedRoot; key: string };
+  let payload: Uint8Array;
+  beforeAll(() => {
+    Object.assign(fixture, JSON.parse(read('cosign/cosign-legacy-keyed-busybox.json').toString()));
+    Object.assign(trust, { trustedRoot: loadTrustedRoot(read('sigstore-conformance/trusted_root.public-good.json')), key: fixture.publicKey });
+    payload = new TextEncoder().encode(fixture.payload);
+  });
   const fetched = (payload: Uint8Array, forDigest = digest): FetchedSignatures => ({
     digest: forDigest,
     problems: [],
     signatures: [{ kind: 'legacy-signature', id: 'sha256-f3cf.sig layer 0', source: 'legacy-tag', bytes: payload, annotations: { 'dev.cosignproject.cosign/signature': fixture.signature } }],
   });
-  const payload = new TextEncoder().encode(fixture.payload);
 
   it('verifies with the key, the digest and the docker-reference', async () => {
     const result = await verifyImageSignatures(digest, undefined, fetched(payload), trust, { insecureIgnoreTlog: true, repository: 'registry-testing.svc.lan/busybox' });
@@ -78,22 +89,28 @@ describe('legacy keyed .sig layer (cosign-legacy-keyed-busybox.json)', () => {
   });
 });
 
-describe('legacy keyless .sig layer with a rekord SET (cosign-legacy-keyless-kubewarden.json)', () => {
-  const fixture = JSON.parse(read('cosign/cosign-legacy-keyless-kubewarden.json').toString()) as { payload: string; signature: string; certificate: string; rekorBundle: unknown };
+describe('legacy keyless .sig layer with a rekord SET (cosign-legacy-keyless-kubewarden.json)', COSIGN_FIXTURES, () => {
+  const fixture = {} as { payload: string; signature: string; certificate: string; rekorBundle: unknown };
   const digest = 'sha256:5f481572d088dc4023afb35fced9530ced3d9b03bf7299c6f492163cb9f0452e';
-  const trustedRoot = loadTrustedRoot(read('sigstore-conformance/trusted_root.public-good.json'));
-  const annotations = {
-    'dev.cosignproject.cosign/signature': fixture.signature,
-    'dev.sigstore.cosign/certificate': fixture.certificate,
-    'dev.sigstore.cosign/bundle': JSON.stringify(fixture.rekorBundle),
-  };
+  let trustedRoot: TrustedRoot;
+  const annotations: Record<string, string> = {};
+  let payload: Uint8Array;
+  const trust = { trustedRoot: undefined as unknown as TrustedRoot, identity: { subject: 'flavio@castelli.me', issuerRegexp: '.*' } };
+  beforeAll(() => {
+    Object.assign(fixture, JSON.parse(read('cosign/cosign-legacy-keyless-kubewarden.json').toString()));
+    trust.trustedRoot = trustedRoot = loadTrustedRoot(read('sigstore-conformance/trusted_root.public-good.json'));
+    Object.assign(annotations, {
+      'dev.cosignproject.cosign/signature': fixture.signature,
+      'dev.sigstore.cosign/certificate': fixture.certificate,
+      'dev.sigstore.cosign/bundle': JSON.stringify(fixture.rekorBundle),
+    });
+    payload = new TextEncoder().encode(fixture.payload);
+  });
   const fetched = (payload: Uint8Array, extra: Record<string, string> = {}): FetchedSignatures => ({
     digest,
     problems: [],
     signatures: [{ kind: 'legacy-signature', id: 'kubewarden.sig layer 0', source: 'legacy-tag', bytes: payload, annotations: { ...annotations, ...extra } }],
   });
-  const payload = new TextEncoder().encode(fixture.payload);
-  const trust = { trustedRoot, identity: { subject: 'flavio@castelli.me', issuerRegexp: '.*' } };
   const options = { ctlogThreshold: 0, allowCertificateWithoutIssuer: true, repository: 'registry-testing.svc.lan/kubewarden/disallow-service-nodeport' };
 
   it('verifies: signature, chain to the Fulcio v1 root, SET, logged body, log time inside the certificate validity', async () => {

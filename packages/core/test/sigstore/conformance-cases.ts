@@ -1,12 +1,22 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import type { TestOptions } from 'vitest';
+import { needsShared, REPO_ROOT, SHARED_DIR } from '../../../../test/support/shared.js';
 
 /** The repository root; shared data lives beside it in ../shared and is read in place, never copied. */
-export const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
-export const SHARED = join(REPO_ROOT, '..', 'shared');
+export { REPO_ROOT };
+export const SHARED = SHARED_DIR;
 export const CONFORMANCE_DIR = join(SHARED, 'conformance', 'sigstore-bundle-verify');
 export const FIXTURES = join(SHARED, 'fixtures');
+
+/** Options for tests that read the conformance suite: skipped, with the reason, without ../shared. */
+export const CONFORMANCE: TestOptions = withoutCases(needsShared('conformance/sigstore-bundle-verify'));
+
+/** Without the suite its cases cannot even be listed: say so, or the skip count would look smaller than it is. */
+function withoutCases(options: TestOptions): TestOptions {
+  const reason = options.meta?.skipReason;
+  return reason === undefined ? options : { ...options, meta: { skipReason: `${reason} (its 70 cases, each run by the library and the CLI, are not counted in this number)` } };
+}
 
 export const DEFAULT_IDENTITY = 'https://github.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.github/workflows/extremely-dangerous-oidc-beacon.yml@refs/heads/main';
 export const DEFAULT_ISSUER = 'https://token.actions.githubusercontent.com';
@@ -28,9 +38,10 @@ export interface ConformanceCase {
 /**
  * The cases of the sigstore-conformance bundle-verify suite, parametrised as its README says: `bundle.sigstore.json`,
  * optional `artifact` (else ../a.txt), `identity`, `issuer`, `key.pub` (verify with the key instead of OIDC) and
- * `trusted_root.json` (else the public-good production root, which tollgate embeds).
+ * `trusted_root.json` (else the public-good production root, which tollgate embeds). None without ../shared.
  */
 export function conformanceCases(): ConformanceCase[] {
+  if (!existsSync(CONFORMANCE_DIR)) return [];
   return readdirSync(CONFORMANCE_DIR)
     .filter((name) => statSync(join(CONFORMANCE_DIR, name)).isDirectory())
     .sort()

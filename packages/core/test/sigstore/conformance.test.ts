@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { loadTrustedRoot, publicGoodTrustedRoot, verifyBlobBundle, type TrustedRoot } from '@tollgate/core';
-import { conformanceCases, type ConformanceCase } from './conformance-cases.js';
+import { CONFORMANCE, conformanceCases, type ConformanceCase } from './conformance-cases.js';
 
 const cases = conformanceCases();
 
@@ -18,7 +18,7 @@ async function run(c: ConformanceCase): Promise<{ ok: boolean; why: string }> {
   }
 }
 
-describe('sigstore-conformance bundle-verify suite (library)', () => {
+describe('sigstore-conformance bundle-verify suite (library)', CONFORMANCE, () => {
   it('has all 70 cases', () => {
     expect(cases.length).toBe(70);
   });

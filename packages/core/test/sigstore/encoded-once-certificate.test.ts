@@ -1,12 +1,10 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { X509Certificate } from '@sigstore/core';
 import { describe, expect, it } from 'vitest';
 import { encodedOnce } from '../../src/sigstore/encoded-once-certificate.js';
-import { FIXTURES } from './conformance-cases.js';
+import { publicGoodRootText } from './public-good-root.js';
 
 /** The public-good root's certificates: a Fulcio intermediate with its root, and TSA chains. */
-const rootJson = JSON.parse(readFileSync(join(FIXTURES, 'sigstore-conformance', 'trusted_root.public-good.json'), 'utf8')) as {
+const rootJson = JSON.parse(publicGoodRootText()) as {
   certificateAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[];
   timestampAuthorities: { certChain: { certificates: { rawBytes: string }[] } }[];
 };

@@ -1,17 +1,26 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { isTollgateError, loadTrustedRoot, parseBundle, verifyBlobBundle, type IdentityPolicy, type TrustedRoot } from '@tollgate/core';
 import { DEFAULT_IDENTITY, DEFAULT_ISSUER, FIXTURES } from './conformance-cases.js';
+import { needsShared } from '../../../../test/support/shared.js';
 
+// Real bundles made by other tools: each describe is skipped, with the reason, without ../shared, so the data is
+// read in beforeAll (a skipped describe's body still runs).
 const sc = (file: string) => readFileSync(join(FIXTURES, 'sigstore-conformance', file));
 const sg = (file: string) => readFileSync(join(FIXTURES, 'sigstore-go', file));
 const cosign = (file: string) => readFileSync(join(FIXTURES, 'cosign', file));
-const publicGood: TrustedRoot = loadTrustedRoot(sc('trusted_root.public-good.json'));
-const aTxt = sc('a.txt');
+let publicGood: TrustedRoot;
+let aTxt: Buffer;
+const readPublicGood = () => {
+  publicGood ??= loadTrustedRoot(sc('trusted_root.public-good.json'));
+  aTxt ??= sc('a.txt');
+};
 const conformanceIdentity: IdentityPolicy = { subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER };
 
-describe('fixtures/sigstore-conformance (README expectations)', () => {
+describe('fixtures/sigstore-conformance (README expectations)', needsShared('fixtures/sigstore-conformance'), () => {
+  beforeAll(readPublicGood);
+
   it('a.txt is the artifact the README names', () => {
     expect(aTxt.length).toBe(109);
   });
@@ -56,14 +65,19 @@ describe('fixtures/sigstore-conformance (README expectations)', () => {
   });
 });
 
-describe('fixtures/sigstore-go (EXPECTATIONS.md)', () => {
-  const provenance = sg('sigstore.js@2.0.0-provenance.sigstore.json');
+describe('fixtures/sigstore-go (EXPECTATIONS.md)', needsShared('fixtures/sigstore-go', 'fixtures/sigstore-conformance'), () => {
+  let provenance: Buffer;
   const provenanceIdentity: IdentityPolicy = {
     subjectRegexp: 'https://github\\.com/sigstore/sigstore-js/\\.github/workflows/release\\.yml@refs/heads/main',
     issuer: 'https://token.actions.githubusercontent.com',
   };
-  const statement = JSON.parse(Buffer.from(JSON.parse(provenance.toString()).dsseEnvelope.payload, 'base64').toString()) as { subject: { digest: { sha512: string } }[] };
-  const sha512 = statement.subject[0]!.digest.sha512;
+  let sha512: string;
+  beforeAll(() => {
+    readPublicGood();
+    provenance = sg('sigstore.js@2.0.0-provenance.sigstore.json');
+    const statement = JSON.parse(Buffer.from(JSON.parse(provenance.toString()).dsseEnvelope.payload, 'base64').toString()) as { subject: { digest: { sha512: string } }[] };
+    sha512 = statement.subject[0]!.digest.sha512;
+  });
 
   it('the npm provenance bundle (v0.1, DSSE, intoto 0.0.2) verifies against the tarball digest', async () => {
     expect(sha512.startsWith('46d4e2f7')).toBe(true);
@@ -85,10 +99,15 @@ describe('fixtures/sigstore-go (EXPECTATIONS.md)', () => {
   });
 
   describe('public-key-validity: a keyed bundle with one RFC 3161 timestamp (2026-06-04T17:43:29Z), no tlog', () => {
-    const root = loadTrustedRoot(sg('public-key-validity.json'));
-    const bundle = sg('public-key-validity.sigstore.json');
-    const pem = sg('public-key-validity.pem');
+    let root: TrustedRoot;
+    let bundle: Buffer;
+    let pem: Buffer;
     const content = Buffer.from('test content');
+    beforeAll(() => {
+      root = loadTrustedRoot(sg('public-key-validity.json'));
+      bundle = sg('public-key-validity.sigstore.json');
+      pem = sg('public-key-validity.pem');
+    });
 
     it('verifies when the key validity covers the timestamp', async () => {
       const key = { publicKey: pem, validFor: { start: new Date('2026-06-04T00:00:00Z'), end: new Date('2026-06-05T00:00:00Z') } };
@@ -120,9 +139,13 @@ describe('fixtures/sigstore-go (EXPECTATIONS.md)', () => {
   });
 });
 
-describe('fixtures/cosign/oci-attestation.sigstore.json (cosign v3 referrer bundle)', () => {
-  const bundle = cosign('oci-attestation.sigstore.json');
-  const root = loadTrustedRoot(cosign('trusted_root_pgi.json'));
+describe('fixtures/cosign/oci-attestation.sigstore.json (cosign v3 referrer bundle)', needsShared('fixtures/cosign', 'fixtures/sigstore-go'), () => {
+  let bundle: Buffer;
+  let root: TrustedRoot;
+  beforeAll(() => {
+    bundle = cosign('oci-attestation.sigstore.json');
+    root = loadTrustedRoot(cosign('trusted_root_pgi.json'));
+  });
   const digest = { digest: 'sha256:732112270d7e59418a8c080b134b24cabd67d250d0d0147a97ed95ba5c280aa4' };
   const issuer = 'https://github.com/login/oauth';
 

@@ -1,16 +1,20 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bundleFromJSON } from '@sigstore/bundle';
 import { PublicKeyDetails, TrustedRoot } from '@sigstore/protobuf-specs';
 import { toSignedEntity, toTrustMaterial, Verifier } from '@sigstore/verify';
-import { describe, expect, it } from 'vitest';
-import { generateKeyPair, loadTrustedRoot, publicKeyPem, signBlob, verifyBlobBundle, type TrustedRoot as Root } from '@tollgate/core';
-import { CONFORMANCE_DIR, DEFAULT_IDENTITY, DEFAULT_ISSUER, FIXTURES } from './conformance-cases.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TestOptions } from 'vitest';
+import { generateKeyPair, loadTrustedRoot, publicKeyPem, signBlob, verifyBlobBundle, type IdentityPolicy, type TrustedRoot as Root } from '@tollgate/core';
+import { CONFORMANCE, CONFORMANCE_DIR, DEFAULT_IDENTITY, DEFAULT_ISSUER } from './conformance-cases.js';
+import { generateBundles } from './generated-bundles.js';
+import { publicGoodRootText } from './public-good-root.js';
 
 const key = generateKeyPair('ecdsa-p256');
 const other = generateKeyPair('ecdsa-p256');
 const artifact = Buffer.from('tollgate round trip\n');
-const root: Root = loadTrustedRoot(readFileSync(join(FIXTURES, 'sigstore-conformance', 'trusted_root.public-good.json')));
+const root: Root = loadTrustedRoot(publicGoodRootText());
 const keyed = { trustedRoot: root, key: publicKeyPem(key), insecureIgnoreTlog: true };
 
 describe('signBlob (keyed) → verifyBlobBundle', () => {
@@ -67,10 +71,49 @@ describe('signBlob (keyed) → verifyBlobBundle', () => {
   });
 });
 
-describe('our checks over upstream', () => {
-  const happy = JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'happy-path-v0.3', 'bundle.sigstore.json'), 'utf8'));
-  const aTxt = readFileSync(join(CONFORMANCE_DIR, 'a.txt'));
-  const options = { trustedRoot: root, identity: { subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER } };
+/** A keyless message signature with one log entry and no timestamp, a DSSE in-toto bundle, the artifact, the trust. */
+interface UpstreamCase {
+  happy: any;
+  dsse: any;
+  aTxt: Buffer;
+  options: { trustedRoot: Root; identity: IdentityPolicy };
+  stop?: () => Promise<void>;
+}
+
+const SOURCES: { name: string; options: TestOptions; load: () => Promise<UpstreamCase> }[] = [
+  {
+    name: 'bundles signed against @sigstore/mock',
+    options: {},
+    load: async () => {
+      const generated = await generateBundles();
+      const { messageSignature, dsse, artifact, trustedRoot, identity, stop } = generated;
+      return { happy: messageSignature, dsse, aTxt: artifact, options: { trustedRoot, identity }, stop };
+    },
+  },
+  {
+    name: 'sigstore-conformance bundles',
+    options: CONFORMANCE,
+    load: async () => ({
+      happy: JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'happy-path-v0.3', 'bundle.sigstore.json'), 'utf8')),
+      dsse: JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json'), 'utf8')),
+      aTxt: readFileSync(join(CONFORMANCE_DIR, 'a.txt')),
+      options: { trustedRoot: root, identity: { subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER } },
+    }),
+  },
+];
+
+for (const source of SOURCES) describe(`our checks over upstream (${source.name})`, source.options, () => {
+  let happy: any;
+  let dsseBundle: any;
+  let aTxt: Buffer;
+  let options: UpstreamCase['options'];
+  let stop: UpstreamCase['stop'];
+  beforeAll(async () => {
+    ({ happy, dsse: dsseBundle, aTxt, options, stop } = await source.load());
+  });
+  afterAll(async () => {
+    await stop?.();
+  });
 
   it('the same log entry twice counts once toward the threshold', async () => {
     const entry = happy.verificationMaterial.tlogEntries[0];
@@ -98,14 +141,14 @@ describe('our checks over upstream', () => {
   });
 
   it('a DSSE envelope whose payloadType is not in-toto is refused before anything else', async () => {
-    const dsse = JSON.parse(readFileSync(join(CONFORMANCE_DIR, 'happy-path-intoto-in-dsse-v3', 'bundle.sigstore.json'), 'utf8'));
+    const dsse = structuredClone(dsseBundle);
     dsse.dsseEnvelope.payloadType = 'text/plain';
     const result = await verifyBlobBundle(dsse, aTxt, options);
     expect(result.reasons.join()).toMatch(/payloadType is "text\/plain"/);
   });
 
   it('a message-signature bundle cannot be verified from a digest alone', async () => {
-    const result = await verifyBlobBundle(happy, { digest: 'sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4cbb190a30d56efa01bf' }, options);
+    const result = await verifyBlobBundle(happy, { digest: `sha256:${createHash('sha256').update(aTxt).digest('hex')}` }, options);
     expect(result.reasons.join()).toMatch(/artifact bytes/);
   });
 

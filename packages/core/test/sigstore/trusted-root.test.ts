@@ -3,9 +3,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isTollgateError, loadTrustedRoot, MAX_TRUSTED_ROOT_BYTES, publicGoodTrustedRoot } from '@tollgate/core';
-import { CONFORMANCE_DIR, FIXTURES } from './conformance-cases.js';
+import { CONFORMANCE, CONFORMANCE_DIR, FIXTURES } from './conformance-cases.js';
+import { needsShared } from '../../../../test/support/shared.js';
+import { publicGoodRootText } from './public-good-root.js';
 
-const goodText = readFileSync(join(FIXTURES, 'sigstore-conformance', 'trusted_root.public-good.json'), 'utf8');
+const goodText = publicGoodRootText();
 const good = () => JSON.parse(goodText) as Record<string, any>;
 
 function rejects(input: string | Uint8Array, code: string, message: RegExp): void {
@@ -29,16 +31,16 @@ describe('loadTrustedRoot', () => {
     expect(root.timestampAuthorities.length).toBe(1);
   });
 
-  it('publicGoodTrustedRoot() is the root embedded in @sigstore/tuf, equal to the fixture', () => {
+  it('publicGoodTrustedRoot() is the root embedded in @sigstore/tuf, equal to the fixture', needsShared('fixtures/sigstore-conformance'), () => {
     const embedded = publicGoodTrustedRoot();
-    expect(embedded).toEqual(loadTrustedRoot(goodText));
+    expect(embedded).toEqual(loadTrustedRoot(readFileSync(join(FIXTURES, 'sigstore-conformance', 'trusted_root.public-good.json'))));
   });
 
-  it('accepts an open (null) validity end, as protobuf JSON writes it', () => {
+  it('accepts an open (null) validity end, as protobuf JSON writes it', CONFORMANCE, () => {
     expect(() => loadTrustedRoot(readFileSync(join(CONFORMANCE_DIR, 'trust-root-tlog-validity-end-inclusive', 'trusted_root.json')))).not.toThrow();
   });
 
-  it('refuses a tlog key without validFor.start (upstream treats it as unbounded)', () => {
+  it('refuses a tlog key without validFor.start (upstream treats it as unbounded)', CONFORMANCE, () => {
     rejects(readFileSync(join(CONFORMANCE_DIR, 'trust-root-tlog-missing-validity-start_fail', 'trusted_root.json')), 'INVALID_TRUSTED_ROOT', /tlogs\[1\]\.publicKey\.validFor\.start is missing/);
   });
 

@@ -14,8 +14,12 @@ export function openTempFile(path: string): Promise<TempFile> {
   return open(path, 'wx', 0o600);
 }
 
-/** Bytes written between two background flushes of the temp file to disk. */
-const SYNC_EVERY = 16 * 1024 * 1024;
+/**
+ * Bytes written between two background flushes of the temp file to disk (one flush in flight at a time). The last
+ * byte waits for the final fsync: measured on a 245 MB blob, that wait was ~16–32 ms flushing every 4 MiB, ~19–55 ms
+ * every 16 MiB and ~70–90 ms every 64 MiB, with no difference in CPU time.
+ */
+const SYNC_EVERY = 4 * 1024 * 1024;
 /** The most buffers one writev is given (Linux's IOV_MAX is 1024). */
 const MAX_IOV = 1024;
 
