@@ -199,7 +199,7 @@ async function getManifest(dispatcher: Undici.Dispatcher, url: string): Promise<
 
 /** Streams a blob and discards it; returns the byte count. */
 async function getBlob(dispatcher: Undici.Dispatcher, url: string): Promise<number> {
-  // undici 7 follows no redirects unless given its redirect interceptor (its old maxRedirections option is gone).
+  // undici (7 and 8) follows no redirects unless given its redirect interceptor (its old maxRedirections option is gone).
   const res = await undici.request(url, { dispatcher });
   if (res.statusCode !== 200) throw new Error(`${url}: ${res.statusCode}`);
   let n = 0;

@@ -1,30 +1,29 @@
 #!/usr/bin/env bash
-# Installs what tollgate itself needs on a machine with Node 20 and npm: pnpm (pinned), the workspace's
-# dependencies, and a build. Safe to run again: each step is skipped when already done.
+# Installs what tollgate itself needs on a machine with npm: a supported Node (the machine's, or Node 24 into .tools/:
+# scripts/node-env.sh), pnpm (pinned), the workspace's dependencies, and a build. Safe to run again: each step is
+# skipped when already done.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node-env.sh
 
 log() { printf '[setup] %s\n' "$*" >&2; }
-
-node_version=$(node -p 'process.versions.node')
-if ! node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=18)?0:1)'; then
-  log "Node ${node_version} is too old: tollgate needs Node 20.18 or newer"
-  exit 2
-fi
+log "Node $(node --version) ($(command -v node))"
 
 PNPM_VERSION=12.4.2
 if [ "$(pnpm --version 2>/dev/null || true)" != "$PNPM_VERSION" ]; then
   log "installing pnpm ${PNPM_VERSION} with npm"
-  if [ "$(id -u)" = 0 ] || [ -w "$(npm prefix -g)/lib" ]; then
-    npm install -g --silent "pnpm@${PNPM_VERSION}" >&2
+  # With the machine's own PATH: npm puts global installs beside the Node that runs it, and that is the machine's.
+  if [ "$(id -u)" = 0 ] || [ -w "$(PATH="$TOLLGATE_MACHINE_PATH" npm prefix -g)/lib" ]; then
+    PATH="$TOLLGATE_MACHINE_PATH" npm install -g --silent "pnpm@${PNPM_VERSION}" >&2
   else
-    sudo npm install -g --silent "pnpm@${PNPM_VERSION}" >&2
+    sudo env PATH="$TOLLGATE_MACHINE_PATH" npm install -g --silent "pnpm@${PNPM_VERSION}" >&2
   fi
+  hash -r
 fi
 
-# Native addons (zstd-napi) build against the machine's Node headers when they are installed with Node,
-# instead of downloading them.
-if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ]; then
+# Native addons (zstd-napi) build against the running Node's headers instead of downloading them: node-env.sh sets
+# them for a Node from .tools/; a machine's Node installed under /usr has them in /usr/include/node.
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node_api.h ] && [ "$(command -v node)" = /usr/bin/node ]; then
   export npm_config_nodedir=/usr
 fi
 

@@ -4,6 +4,7 @@
 # Ends with a plain "N passed, N failed" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node-env.sh
 bash scripts/setup.sh
 bash scripts/test-deps.sh
 bash scripts/typecheck-tests.sh

@@ -4,6 +4,7 @@
 # On a type error it prints tsc's errors and the "0 passed, 1 failed" line CI reads, and exits 1.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. scripts/node-env.sh
 
 started=$(date +%s%N)
 if ! pnpm exec tsc -p tsconfig.test.json; then

@@ -67,7 +67,7 @@ export function signingFailed(error: unknown): TollgateError {
 }
 
 /**
- * @sigstore/sign 4.1.1 labels a message-signature bundle v0.2 (with a certificate chain); cosign 2.4+ writes v0.3,
+ * @sigstore/sign (4.x and 5.x) labels a message-signature bundle v0.2 (with a certificate chain); cosign 2.4+ writes v0.3,
  * which differs only by a single leaf `certificate` instead of the chain. Relabel, keeping the leaf.
  */
 function toV03(bundle: SerializedBundle): SerializedBundle {

@@ -12,7 +12,7 @@ const built = new WeakMap<TrustedRoot, SharedMaterial>();
 /**
  * `toTrustMaterial(root, keyFinder)`, with the root's part — parsed CA and TSA certificates, log public keys —
  * built once per TrustedRoot and shared by every verification against it. That part is immutable:
- * @sigstore/verify 3.1.1 only reads it (its path builder splices a copy of the certificate list, not ours).
+ * @sigstore/verify (3.1.1 and 4.1.3) only reads it (its path builder works on a copy of the certificate list).
  * The CA and TSA certificates are encodedOnce, so their DER and public keys are also computed once per root.
  * Only the key finder, which depends on the verification, is new each time.
  */

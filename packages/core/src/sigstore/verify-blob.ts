@@ -1,4 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import type { Bundle, TransparencyLogEntry } from '@sigstore/bundle';
 import type { HashAlgorithm, TrustedRoot } from '@sigstore/protobuf-specs';
 import type { SignedEntity } from '@sigstore/verify';
@@ -9,7 +10,7 @@ import { compileIdentityPolicy, type IdentityPolicy } from './identity-policy.js
 import { checkInTotoSubject, type ArtifactInput, type InTotoStatement } from './in-toto-statement.js';
 import { trustMaterialFor } from './trust-material.js';
 import { resolveVerificationKey, type VerificationKeyInput } from './verification-key.js';
-import { sigstoreCore, sigstoreProtobufSpecs, sigstoreVerify } from './sigstore-libraries.js';
+import { sigstoreProtobufSpecs, sigstoreVerify } from './sigstore-libraries.js';
 
 export interface BlobVerificationOptions {
   trustedRoot: TrustedRoot;
@@ -67,7 +68,7 @@ function nodeHash(algorithm: HashAlgorithm): string | undefined {
  *     times plus SCTs (or the key's validity window), each log entry's inclusion (SET, checkpoint and Merkle proof)
  *     and body, and the signature itself;
  *  5. the certificate's subject and OIDC issuer match the identity policy (exact, or whole-string regexp);
- *  6. enough distinct log entries (same log and index counted once).
+ *  6. enough distinct log entries (an exact repeat counted once; two that share a log and a body are refused).
  */
 export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput, options: BlobVerificationOptions): Promise<VerificationResult> {
   const thresholds = checkThresholds(options);
@@ -135,7 +136,7 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
           throw new TollgateError('USAGE', 'no public key was given');
         };
     const trustMaterial = trustMaterialFor(options.trustedRoot, keyFinder);
-    entity = prepareEntity(toSignedEntity(parsed, artifactBytes), parsed, options.insecureIgnoreTlog === true);
+    entity = prepareEntity(toSignedEntity(parsed, artifactBytes), options.insecureIgnoreTlog === true);
     distinctEntries = new Set(entity.tlogEntries.map(entryKey)).size;
     const verifier = new Verifier(trustMaterial, {
       tlogThreshold: 0, // counted by us, on distinct entries (step 6)
@@ -162,61 +163,33 @@ export async function verifyBlobBundle(bundle: unknown, artifact: ArtifactInput,
 
   // 6. distinct log entries
   if (distinctEntries < thresholds.tlog) {
-    return failWith(`expected ${thresholds.tlog} distinct transparency log entries, found ${distinctEntries}${entity.tlogEntries.length > distinctEntries ? ` (${entity.tlogEntries.length} in the bundle, repeats counted once)` : ''}`);
+    return failWith(`expected ${thresholds.tlog} distinct transparency log entries, found ${distinctEntries}${parsed.verificationMaterial.tlogEntries.length > distinctEntries ? ` (${parsed.verificationMaterial.tlogEntries.length} in the bundle, repeats counted once)` : ''}`);
   }
   return { ...result, ok: true, reasons: [] };
 }
 
 /**
- * Adjusts the entity @sigstore/verify 3.1.1 builds from the bundle:
- *  - drops exact repeats of a log entry (upstream would count them twice, or refuse them as duplicate timestamps);
+ * Adjusts the entity @sigstore/verify builds from the bundle:
+ *  - drops exact repeats of a log entry, so that one counts once (4.x refuses a bundle in which two entries share a
+ *    log and a body, as "duplicate tlog entry" or "duplicate timestamp"; entries that share them without being
+ *    exact repeats are left for it to refuse);
  *  - with insecureIgnoreTlog, drops the log entries and the times they vouch for;
- *  - for a DSSE envelope logged to Rekor v2 as hashedrekord 0.0.2, compares the logged digest with
- *    sha256(PAE(payloadType, payload)), which is what that encoding records (rekor-v2 spec §6.1.4; 3.1.1 compares
- *    it with sha256(payload) and so rejects every such bundle, 4.x fixed it);
  *  - makes the signing certificate encodedOnce (for this verification only), so the certificate path built once
  *    per verified timestamp does not re-encode it every time.
  */
-function prepareEntity(entity: SignedEntity, bundle: Bundle, ignoreTlog: boolean): SignedEntity {
-  const seen = new Map<string, Buffer>();
+function prepareEntity(entity: SignedEntity, ignoreTlog: boolean): SignedEntity {
   const entries: TransparencyLogEntry[] = [];
   if (!ignoreTlog) {
-    for (const entry of entity.tlogEntries) {
-      const id = entryKey(entry);
-      const body = entry.canonicalizedBody;
-      const previous = seen.get(id);
-      if (previous && previous.equals(body) && sameProof(entries.find((e) => entryKey(e) === id)!, entry)) continue;
-      seen.set(id, body);
-      entries.push(entry);
-    }
+    for (const entry of entity.tlogEntries) if (!entries.some((kept) => isDeepStrictEqual(kept, entry))) entries.push(entry);
   }
   const timestamps = entity.timestamps.filter((t) => t.$case !== 'transparency-log' || entries.includes(t.tlogEntry));
-  let signature = entity.signature;
-  if (
-    bundle.content.$case === 'dsseEnvelope' &&
-    entries.length > 0 &&
-    entries.every((e) => e.kindVersion.kind === 'hashedrekord' && e.kindVersion.version === '0.0.2')
-  ) {
-    const envelope = bundle.content.dsseEnvelope;
-    const original = entity.signature;
-    const paeDigest = createHash('sha256').update(sigstoreCore().dsse.preAuthEncoding(envelope.payloadType, envelope.payload)).digest();
-    signature = {
-      signature: original.signature,
-      compareSignature: (candidate) => original.compareSignature(candidate),
-      compareDigest: (digest) => digest.length === paeDigest.length && timingSafeEqual(digest, paeDigest),
-      verifySignature: (publicKey) => original.verifySignature(publicKey),
-    };
-  }
   const key = entity.key.$case === 'certificate' ? { ...entity.key, certificate: encodedOnce(entity.key.certificate) } : entity.key;
-  return { ...entity, tlogEntries: entries, timestamps, signature, key };
+  return { ...entity, tlogEntries: entries, timestamps, key };
 }
 
+/** A log entry as the log authenticates it: the log and the body (an inclusion proof does not cover the top-level logIndex). */
 function entryKey(entry: TransparencyLogEntry): string {
-  return `${Buffer.from(entry.logId.keyId).toString('base64')}#${entry.logIndex}`;
-}
-
-function sameProof(a: TransparencyLogEntry, b: TransparencyLogEntry): boolean {
-  return JSON.stringify(a.inclusionProof ?? null) === JSON.stringify(b.inclusionProof ?? null) && JSON.stringify(a.inclusionPromise ?? null) === JSON.stringify(b.inclusionPromise ?? null);
+  return `${Buffer.from(entry.logId.keyId).toString('base64')}#${createHash('sha256').update(entry.canonicalizedBody).digest('hex')}`;
 }
 
 function checkThresholds(options: BlobVerificationOptions): { tlog: number; ctlog: number; timestamp: number; timestampKeyed: number } {

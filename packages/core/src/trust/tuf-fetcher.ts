@@ -1,4 +1,3 @@
-import { Readable } from 'node:stream';
 import { BaseFetcher } from 'tuf-js';
 import { DownloadHTTPError } from 'tuf-js/dist/error.js';
 
@@ -16,13 +15,15 @@ export class TufFetcher extends BaseFetcher {
   /** Requests made (offline: attempted); tests use it to see that `offline` opens no connection. */
   requests = 0;
   private readonly deadline: number;
+  /** The reader of the response body being downloaded, for downloadFile to cancel. */
+  private body: ReadableStreamDefaultReader<Uint8Array> | undefined;
 
   constructor(private readonly options: { offline: boolean; timeoutMs: number; userAgent: string }) {
     super();
     this.deadline = Date.now() + options.timeoutMs;
   }
 
-  override async fetch(url: string): Promise<NodeJS.ReadableStream> {
+  override async fetch(url: string): Promise<ReadableStream<Uint8Array<ArrayBuffer>>> {
     this.lastFailure = undefined;
     if (this.options.offline) return this.failed(new Error('offline: no network requests are made'));
     const remaining = this.deadline - Date.now();
@@ -40,27 +41,41 @@ export class TufFetcher extends BaseFetcher {
       this.lastFailure = new DownloadHTTPError(`HTTP ${response.status} for ${new URL(url).pathname}`, response.status);
       throw this.lastFailure;
     }
-    return Readable.from(this.recordingBody(response.body));
+    return this.recordingBody(response.body);
   }
 
-  private async *recordingBody(body: ReadableStream<Uint8Array>): AsyncGenerator<Uint8Array> {
-    const reader = body.getReader();
+  /**
+   * tuf-js reads what fetch returns to its end or to its length limit, then only releases its reader: the download
+   * it ran is over either way, so the response body is cancelled here, which gives the connection back.
+   */
+  override async downloadFile<T>(url: string, maxLength: number, handler: (file: string) => Promise<T>): Promise<T> {
     try {
-      for (;;) {
+      return await super.downloadFile(url, maxLength, handler);
+    } finally {
+      this.body?.cancel().catch(() => undefined);
+      this.body = undefined;
+    }
+  }
+
+  /** The response body as tuf-js reads it, recording a transport failure while it is read. */
+  private recordingBody(body: ReadableStream<Uint8Array>): ReadableStream<Uint8Array<ArrayBuffer>> {
+    const reader = body.getReader();
+    this.body = reader;
+    return new ReadableStream<Uint8Array<ArrayBuffer>>({
+      pull: async (controller) => {
         let next: ReadableStreamReadResult<Uint8Array>;
         try {
           next = await reader.read();
         } catch (error) {
           this.lastFailure = new Error(describeFetchError(error, this.options.timeoutMs));
-          throw this.lastFailure;
+          controller.error(this.lastFailure);
+          return;
         }
-        if (next.done) return;
-        yield next.value;
-      }
-    } finally {
-      // tuf-js stopped reading (a length limit) or the body ended: release the connection, record nothing
-      reader.cancel().catch(() => undefined);
-    }
+        if (next.done) controller.close();
+        else controller.enqueue(next.value as Uint8Array<ArrayBuffer>);
+      },
+      cancel: (reason) => reader.cancel(reason).catch(() => undefined),
+    });
   }
 
   private failed(error: Error): never {

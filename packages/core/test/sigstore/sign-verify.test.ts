@@ -143,3 +143,20 @@ for (const source of SOURCES) describe(`our checks over upstream (${source.name}
     expect(result.reasons.join()).toMatch(/TIMESTAMP_ERROR/);
   });
 });
+
+describe('log entries are told apart by log and body (sigstore-conformance rekor2-happy-path)', CONFORMANCE, () => {
+  it('a copy of a log entry under another top-level logIndex is not a second entry (Rekor v2: no SET covers the index)', async () => {
+    const dir = join(CONFORMANCE_DIR, 'rekor2-happy-path');
+    const v2 = JSON.parse(readFileSync(join(dir, 'bundle.sigstore.json'), 'utf8'));
+    const aTxt = readFileSync(join(CONFORMANCE_DIR, 'a.txt'));
+    const options = { trustedRoot: loadTrustedRoot(readFileSync(join(dir, 'trusted_root.json'))), identity: { subject: DEFAULT_IDENTITY, issuer: DEFAULT_ISSUER } };
+    expect(await verifyBlobBundle(v2, aTxt, options)).toMatchObject({ ok: true, tlogEntries: 1 });
+    const entry = v2.verificationMaterial.tlogEntries[0];
+    const copied = { ...v2, verificationMaterial: { ...v2.verificationMaterial, tlogEntries: [entry, { ...entry, logIndex: String(Number(entry.logIndex) + 1) }] } };
+    for (const tlogThreshold of [1, 2]) {
+      const result = await verifyBlobBundle(copied, aTxt, { ...options, tlogThreshold });
+      expect(result.ok).toBe(false);
+      expect(result.reasons.join()).toMatch(/duplicate tlog entry/);
+    }
+  });
+});
