@@ -1,5 +1,4 @@
-import { pipeline } from 'node:stream/promises';
-import { createGunzip, type ZlibOptions } from 'node:zlib';
+import { createGunzip, type Gunzip, type ZlibOptions } from 'node:zlib';
 
 /**
  * zlib output chunk size. Every inflate call is one round trip between this thread and zlib's thread pool, with
@@ -25,24 +24,61 @@ const GUNZIP_OPTIONS: ZlibOptions & { highWaterMark: number } = {
   highWaterMark: GZIP_HIGH_WATER_MARK,
 };
 
-/** Gathers small chunks into writes of at least INPUT_BATCH bytes (larger chunks pass through uncopied). */
-async function* batched(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of source) {
-    if (bytes === 0 && chunk.length >= INPUT_BATCH) {
-      yield chunk;
-      continue;
+/** Input buffers of INPUT_BATCH bytes, reused: zlib holds at most this many writes at a time. */
+const INPUT_BUFFERS = 3;
+
+/**
+ * Copies the source into INPUT_BATCH-byte buffers and writes each to zlib once full. A buffer is filled again only
+ * after zlib has called back for its write, by which time zlib has consumed all of it — so feeding allocates
+ * nothing per chunk, and waits (backpressure) while zlib holds every buffer. Ends the stream after the source, or
+ * destroys it with the source's error; stops reading the source once the stream is destroyed.
+ */
+async function feed(source: AsyncIterable<Buffer>, stream: Gunzip): Promise<void> {
+  const free: Buffer[] = Array.from({ length: INPUT_BUFFERS }, () => Buffer.allocUnsafe(INPUT_BATCH));
+  let wake: (() => void) | null = null;
+  const notify = (): void => {
+    const resolve = wake;
+    wake = null;
+    resolve?.();
+  };
+  stream.once('close', notify);
+  const nextBuffer = async (): Promise<Buffer | undefined> => {
+    while (free.length === 0 && !stream.destroyed) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
     }
-    parts.push(chunk);
-    bytes += chunk.length;
-    if (bytes >= INPUT_BATCH) {
-      yield Buffer.concat(parts, bytes);
-      parts = [];
-      bytes = 0;
+    return stream.destroyed ? undefined : free.pop();
+  };
+  const write = (buffer: Buffer, length: number): void => {
+    stream.write(length === buffer.length ? buffer : buffer.subarray(0, length), () => {
+      free.push(buffer);
+      notify();
+    });
+  };
+  try {
+    let target = await nextBuffer();
+    let filled = 0;
+    for await (const chunk of source) {
+      if (stream.destroyed) return;
+      for (let at = 0; at < chunk.length && target !== undefined; ) {
+        const take = Math.min(chunk.length - at, INPUT_BATCH - filled);
+        chunk.copy(target, filled, at, at + take);
+        filled += take;
+        at += take;
+        if (filled === INPUT_BATCH) {
+          write(target, filled);
+          filled = 0;
+          target = await nextBuffer();
+        }
+      }
+      if (target === undefined) return; // leaving the loop closes the source
     }
+    if (target !== undefined && filled > 0) write(target, filled);
+    stream.end();
+  } catch (error) {
+    stream.destroy(error as Error);
   }
-  if (bytes > 0) yield parts.length === 1 ? parts[0]! : Buffer.concat(parts, bytes);
 }
 
 /**
@@ -78,9 +114,9 @@ export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
   const rethrow = (): void => {
     if (failure !== null) throw failure.error;
   };
-  // A failure of the source destroys `stream` with that error too (pipeline), so it arrives here either way.
+  // A failure of the source destroys `stream` with that error too (see feed), so it arrives here either way.
   stream.on('error', fail);
-  const feeding = pipeline(batched(source), stream).catch(fail);
+  const feeding = feed(source, stream);
   try {
     for (;;) {
       rethrow();
