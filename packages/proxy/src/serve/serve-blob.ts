@@ -87,16 +87,20 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
   core.blobFetches.set(key, fetch);
   core.metrics.inflight.inc();
   core.metrics.cache.inc({ kind: 'blob', result: 'miss' });
+  // Only this fetch's own entry: a failed one may already have been replaced by a new download (see openBlob).
+  const forget = () => {
+    if (core.blobFetches.get(key) === fetch) core.blobFetches.delete(key);
+  };
   const settled = fetch.done.then(
     async () => {
-      core.blobFetches.delete(key);
+      forget();
       core.metrics.inflight.dec();
       await core.retention.added(digest, size).catch((error: unknown) => core.log.error({ err: error, digest }, 'recording a cached blob failed'));
       core.metrics.cacheBytes.set(core.retention.totalBytes);
       core.metrics.cacheBlobs.set(core.retention.count);
     },
     async (error: unknown) => {
-      core.blobFetches.delete(key);
+      forget();
       core.metrics.inflight.dec();
       const code = error instanceof TollgateError ? error.code : 'ERROR';
       if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH') {
@@ -118,13 +122,19 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
  */
 export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
   const key = fetchKey(route, digest);
+  // A download that has failed stays in the map while it cleans up (temp file); a new request must not join it (it
+  // would get the status line, then a cut body) but start a new one.
+  const live = () => {
+    const fetch = core.blobFetches.get(key);
+    return fetch?.state === 'failed' ? undefined : fetch;
+  };
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fetch = core.blobFetches.get(key);
+    let fetch = live();
     if (fetch === undefined) {
       const cached = await openCached(core, digest, size, range);
       if (cached !== undefined) return cached;
       // Checked again without yielding: a fetch that committed meanwhile left the file, one in flight is in the map.
-      fetch = core.blobFetches.get(key);
+      fetch = live();
       if (fetch === undefined) {
         if (core.blobs.hasSync(digest)) continue;
         fetch = startFetch(core, route, digest, size);
