@@ -9,11 +9,12 @@ import { openTempFile, TempFileWriter, type TempFile } from './temp-file.js';
 const READ_CHUNK = 256 * 1024;
 /**
  * Bytes received but not yet on disk (or not yet hashed, off-thread) before the download stops reading from the
- * upstream; it reads again once they are down to half. Measured on a 245 MB blob on a busy two-core machine, the
- * upstream stood paused 41–120 ms per pull at 8 MiB, 22–60 ms at 16 MiB, 2–4 ms at 32 MiB: 16 MiB keeps most of the
- * gain at half the memory a slow disk can make one download hold.
+ * upstream; it reads again once they are down to half. Measured on a 245 MB blob on a busy two-core machine: more
+ * room means fewer pauses (the upstream stood paused 41–120 ms per pull at 8 MiB, 22–60 ms at 16 MiB) but more of
+ * the process's CPU (curl: 0.84 s at 16 MiB against 0.67 s at 4 MiB, medians of five) and slower pulls by a slow
+ * client (skopeo: 3.79 s against 3.19 s), so 4 MiB.
  */
-const MAX_PENDING = 16 * 1024 * 1024;
+const MAX_PENDING = 4 * 1024 * 1024;
 /** The most recent bytes kept in memory (more while the disk lags: bytes not yet written are never dropped). */
 const WINDOW = 4 * 1024 * 1024;
 /** The most bytes a reader hands its socket in one corked batch. */
@@ -35,16 +36,16 @@ export interface BlobFetchOptions {
   onBytes?: (n: number) => void;
   /** Creates the temp file (default: `open(tempPath, 'wx', 0o600)`). */
   openTempFile?: (path: string) => Promise<TempFile>;
-  /** Starts the digest of the bytes (default: on the shared hashing thread, see blob-hasher.ts). */
+  /** Starts the digest of the bytes (default: `createBlobHasher`, inline or on the hashing thread). */
   createHasher?: typeof createBlobHasher;
 }
 
 /**
  * One upstream download of one blob, shared by every client that asks for it meanwhile. Bytes go through the hash
  * as they arrive, into an in-memory window and on to a temp file (written in batches while the next bytes arrive,
- * at most MAX_PENDING ahead of the disk). Readers follow the bytes RECEIVED (and hashed), not only those written:
- * a fast client is not held to the disk's pace. A reader that fell behind the window reads the temp file, which
- * holds every byte the window has dropped (bytes not yet written are never dropped from it).
+ * at most MAX_PENDING ahead of the disk). Readers follow the bytes RECEIVED (and given to the hash), not the bytes
+ * written: a fast client is not held to the disk's pace. A reader that fell behind the window reads the temp file,
+ * which holds every byte the window has dropped (bytes not yet written are never dropped from it).
  *
  * Each reader's last byte (the blob's, or its range's) is held back until the digest and size are verified, so a
  * client never receives a complete blob or range that failed verification: on any failure (upstream, digest, size,
@@ -59,7 +60,7 @@ export class BlobFetch {
   readonly ready: Promise<void>;
   /** Resolves once the blob is verified and committed; rejects on any failure. */
   readonly done: Promise<void>;
-  /** Bytes received from the upstream and hashed. */
+  /** Bytes received from the upstream and given to the hash. */
   private received = 0;
   private readonly window = new ByteWindow();
   private writer: TempFileWriter | undefined;
@@ -120,7 +121,7 @@ export class BlobFetch {
         written: (bytes) => {
           this.window.trim(WINDOW, this.writer!.written);
           this.options.onBytes?.(bytes);
-          this.onWritten?.();
+          this.caughtUp?.();
           // Readers behind the window wait for the file.
           this.notifySoon();
         },
@@ -131,7 +132,7 @@ export class BlobFetch {
       upstream.on('error', () => undefined);
       this.state = 'streaming';
       readyResolve();
-      hasher = (this.options.createHasher ?? createBlobHasher)(algorithm, size, () => this.onWritten?.());
+      hasher = (this.options.createHasher ?? createBlobHasher)(algorithm, size, () => this.caughtUp?.());
       await this.receive(upstream, hasher);
       if (this.writer.error !== undefined) throw this.writer.error;
       if (this.received !== size) {
@@ -213,7 +214,7 @@ export class BlobFetch {
       const onError = (error: Error) => finish(writer.error ?? error);
       const onClose = () => finish(writer.error ?? new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream connection closed before the body ended`));
       // Reading resumes once the disk and the hash have caught up halfway (checked as each batch is done).
-      this.onWritten = () => {
+      this.caughtUp = () => {
         if (paused && writer.backlog < MAX_PENDING / 2 && hasher.backlog < MAX_PENDING / 2) {
           paused = false;
           upstream.resume();
@@ -224,12 +225,12 @@ export class BlobFetch {
       upstream.once('error', onError);
       upstream.once('close', onClose);
     }).finally(() => {
-      this.onWritten = undefined;
+      this.caughtUp = undefined;
     });
   }
 
   /** Set while `receive` runs: resumes the upstream once the disk and the hash caught up. */
-  private onWritten: (() => void) | undefined;
+  private caughtUp: (() => void) | undefined;
 
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
   private async openBytes(): Promise<FileHandle> {
