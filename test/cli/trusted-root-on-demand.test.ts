@@ -12,9 +12,6 @@ import { pushTestImage } from '../../packages/core/test/signing/helpers.js';
 // A keyed verification that ignores the transparency log needs no Sigstore root from the network: the TUF mirror
 // must not be contacted at all (issue 10, item 12). The mirror here is a loopback server of the test's own that
 // counts every request it gets (and answers 404, which the TUF client takes as an unreachable mirror).
-const FIXTURES = join(import.meta.dirname, '..', '..', '..', 'shared', 'fixtures');
-const cosignKey = join(FIXTURES, 'cosign', 'cosign-generated-empty-password.key');
-const cosignPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAEGmsWpZNuu+SUX70n3lVK4JLsaoV7T+rhea2rQUu29EQiatoLB06QdsmSd+GsQGlQzfcDtsKPzb+B2zLggrWZjg==\n-----END PUBLIC KEY-----\n`;
 const NOTICE = /TUF mirror|notice/i;
 
 let registry: RunningRegistry;
@@ -24,6 +21,7 @@ let requests = 0;
 let dir: string;
 let data: string;
 let pub: string;
+let cosignKey: string;
 let ref: string;
 let artifact: string;
 let bundle: string;
@@ -39,8 +37,11 @@ beforeAll(async () => {
   mirrorUrl = `http://127.0.0.1:${(mirror.address() as AddressInfo).port}`;
   dir = mkdtempSync(join(tmpdir(), 'tollgate-root-on-demand-'));
   data = join(dir, 'data');
+  // A cosign-format key pair with an empty password, made by tollgate itself (no ../shared needed).
+  const generated = await runCli(['generate-key-pair'], { cwd: dir, env: { TOLLGATE_PASSWORD: '' } });
+  expect(generated.code, generated.stderr).toBe(0);
+  cosignKey = join(dir, 'cosign.key');
   pub = join(dir, 'cosign.pub');
-  writeFileSync(pub, cosignPub);
 
   await pushTestImage(registry, 'ondemand/app:v1', { 'bin/app': 'v1' });
   ref = `${registry.host}/ondemand/app:v1`;
