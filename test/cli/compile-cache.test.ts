@@ -27,7 +27,7 @@ describe("the CLI's compile cache (module.enableCompileCache in bin/tollgate.js)
     const first = await runCli(['--version'], { env });
     expect(first).toMatchObject({ code: 0, stdout: version, stderr: '' });
     const cached = await filesUnder(join(work, 'cache', 'tollgate', 'compile-cache'));
-    expect(cached.length).toBeGreaterThan(10);
+    expect(cached.length).toBeGreaterThan(2); // one entry a module file: the bin, the bundle's main.js and its chunks (~250 from dist)
     const second = await runCli(['--version'], { env: { ...env, NODE_DEBUG_NATIVE: 'COMPILE_CACHE' } });
     expect(second.code).toBe(0);
     expect(second.stdout).toBe(version);
@@ -38,7 +38,7 @@ describe("the CLI's compile cache (module.enableCompileCache in bin/tollgate.js)
   it('honours NODE_COMPILE_CACHE', async () => {
     const dir = join(work, 'node-compile-cache');
     expect(await runCli(['--version'], { env: { NODE_COMPILE_CACHE: dir } })).toMatchObject({ code: 0, stdout: version, stderr: '' });
-    expect((await filesUnder(dir)).length).toBeGreaterThan(10);
+    expect((await filesUnder(dir)).length).toBeGreaterThan(2);
   });
 
   it('costs nothing but the speed-up when its folder cannot be made (a file in the way)', async () => {

@@ -50,6 +50,8 @@ describe('tollgate start-up loads only what the command needs', () => {
     expect(packagesIn(run.loaded, ['commander'])).toEqual(['commander']); // the probe saw the command line parser
     expect(packagesIn(run.loaded, LAZY_PACKAGES)).toEqual([]);
     expect(run.loaded.filter((path) => path.includes('/packages/proxy/'))).toEqual([]);
+    // nor core, nor any command's module (main() imports the module of the command it runs, and none for --version)
+    expect(run.loaded.filter((path) => path.includes('/packages/core/') || path.includes('/cli/dist/commands/'))).toEqual([]);
   });
 
   it('digest of an OCI layout loads none of them either', async () => {
@@ -57,6 +59,7 @@ describe('tollgate start-up loads only what the command needs', () => {
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe(digest);
     expect(run.loaded.some((path) => path.endsWith('/oci-layout-source.js'))).toBe(true);
+    expect(run.loaded.filter((path) => path.includes('/cli/dist/commands/')).map((path) => path.replace(/.*\//, ''))).toEqual(['digest.js']);
     expect(packagesIn(run.loaded, LAZY_PACKAGES)).toEqual([]);
     expect(run.loaded.filter((path) => path.includes('/packages/proxy/'))).toEqual([]);
   });

@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { statSync } from 'node:fs';
 import module from 'node:module';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
@@ -67,6 +68,25 @@ async function relaunch(args) {
   });
 }
 
+/**
+ * The CLI's bundle (scripts/bundle-cli.mjs, made by set-up's build and `npm run build`): a few files where dist is
+ * ~250 modules, which is most of a command's start-up. Used when it is there and no package was compiled after it
+ * (a `tsc -b` alone leaves it behind: dist then runs as it is, as it does where there is no bundle).
+ */
+function currentBundle() {
+  try {
+    const bundle = new URL('../bundle/main.js', import.meta.url);
+    const bundled = statSync(bundle).mtimeMs;
+    for (const pkg of ['cli', 'core', 'proxy']) {
+      const built = statSync(new URL(`../../${pkg}/dist/.tsbuildinfo`, import.meta.url), { throwIfNoEntry: false });
+      if (built !== undefined && built.mtimeMs > bundled) return undefined;
+    }
+    return bundle.href;
+  } catch {
+    return undefined;
+  }
+}
+
 const args = process.argv.slice(2);
 // Only a plain `node tollgate.js` (or the installed bin) relaunches; explicit node flags (ours included) run as given.
 const code = process.execArgv.length === 0 && streamsLayers(args) ? await relaunch(args) : undefined;
@@ -74,7 +94,7 @@ const code = process.execArgv.length === 0 && streamsLayers(args) ? await relaun
 if (code !== undefined) {
   process.exitCode = code;
 } else {
-  const { main } = await import('../dist/main.js');
+  const { main } = await import(currentBundle() ?? '../dist/main.js');
 
   // A reader that stops early (`tollgate sign --help | head`) is not an error: stop quietly, as Go tools and cat do.
   for (const stream of [process.stdout, process.stderr]) {

@@ -1,8 +1,7 @@
 import { TollgateError, type ErrorCode } from '@tollgate/core';
+import { ExitCode } from './exit-code.js';
 
-/** cosign/diff(1) habits: 0 success, 1 the check failed, 2 usage or operational error. */
-export const ExitCode = { Ok: 0, CheckFailed: 1, Error: 2 } as const;
-export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
+export { ExitCode };
 
 /** Errors that mean "the content is not what it claims": a failed check, not a broken run. */
 const CHECK_FAILURES: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['DIGEST_MISMATCH', 'SIZE_MISMATCH', 'CORRUPT_LAYER', 'UNSAFE_PATH']);

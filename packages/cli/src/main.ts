@@ -1,8 +1,8 @@
 import { CommanderError } from 'commander';
-import { createProgram } from './program.js';
-import { ExitCode, exitCodeFor } from './exit-codes.js';
-import { errorLine } from './output/error-line.js';
-import { writeErr } from './output/write.js';
+import type { Command } from 'commander';
+import { COMMAND_MODULES } from './commands.js';
+import { createRootProgram } from './root-program.js';
+import { ExitCode } from './exit-code.js';
 import { runStatus } from './run-status.js';
 
 /**
@@ -10,7 +10,7 @@ import { runStatus } from './run-status.js';
  * mean a failed check and 2 otherwise, printed as one line that says what happened and what to do.
  */
 export async function main(argv: string[]): Promise<number> {
-  const program = createProgram();
+  const program = await programFor(argv.slice(2));
   runStatus.code = ExitCode.Ok;
   program.exitOverride();
   for (const command of program.commands) command.exitOverride();
@@ -22,7 +22,23 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version end here with code 0; usage errors were already printed by commander.
       return error.exitCode === 0 ? ExitCode.Ok : ExitCode.Error;
     }
+    // Loaded here, not up front: they need core, which `--version` does not.
+    const [{ exitCodeFor }, { errorLine }, { writeErr }] = await Promise.all([
+      import('./exit-codes.js'), import('./output/error-line.js'), import('./output/write.js'),
+    ]);
     writeErr(errorLine(error));
     return exitCodeFor(error);
   }
+}
+
+/**
+ * The program for these arguments, with only the modules it needs: `--version` none, a command its own; anything
+ * else (`--help`, `help`, no or an unknown command) every command, for the list and the suggestions.
+ */
+async function programFor(args: string[]): Promise<Command> {
+  const first = args[0];
+  if (args.length === 1 && (first === '--version' || first === '-v')) return createRootProgram();
+  const load = first !== undefined && Object.hasOwn(COMMAND_MODULES, first) ? COMMAND_MODULES[first] : undefined;
+  if (load) return createRootProgram().addCommand(await load());
+  return (await import('./program.js')).createProgram();
 }

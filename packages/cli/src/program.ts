@@ -1,9 +1,9 @@
-import { Command } from 'commander';
+import type { Command } from 'commander';
 import { demoCommand } from './commands/demo.js';
 import { digestCommand } from './commands/digest.js';
 import { inspectCommand } from './commands/inspect.js';
 import { validateCommand } from './commands/validate.js';
-import { VERSION } from './version.js';
+import { createRootProgram } from './root-program.js';
 import { generateKeyPairCommand } from './commands/generate-key-pair.js';
 import { publicKeyCommand } from './commands/public-key.js';
 import { verifyBlobCommand } from './commands/verify-blob.js';
@@ -18,19 +18,9 @@ import { verifyAttestationCommand } from './commands/verify-attestation.js';
 import { notationCommand } from './commands/notation.js';
 import { auditCommand } from './commands/audit.js';
 
+/** Every command, in the order of the help. */
 export function createProgram(): Command {
-  const program = new Command('tollgate')
-    .description('container image integrity: know exactly what is in an image, prove who made it, block everything else')
-    .version(VERSION, '-v, --version', 'print the tollgate version')
-    .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', `
-Image references (skopeo transports):
-  [docker://]host/repo[:tag][@digest]   a registry (loopback registries may be plain HTTP)
-  oci:<dir>[:<tag>]                     an OCI image layout directory
-  docker-archive:<file>[:<name:tag>]    a \`docker save\` archive
-
-Exit status: 0 success, 1 a check failed (mismatch, denied, unverified), 2 usage or operational error.
-Docs: docs/ in the tollgate repository.`);
+  const program = createRootProgram();
   program.addCommand(inspectCommand());
   program.addCommand(validateCommand());
   program.addCommand(digestCommand());
