@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createGunzip, type Gunzip, type ZlibOptions } from 'node:zlib';
 
 /**
@@ -13,28 +14,37 @@ const GZIP_HIGH_WATER_MARK = GZIP_CHUNK_SIZE;
 /** Output chunks waiting for the consumer before zlib is paused (besides the one being consumed). */
 const MAX_QUEUED = 2;
 /**
- * Compressed bytes per write to zlib. Blob streams deliver 16–64 KiB chunks, and zlib takes each write as at least
- * one inflate call that ends when that input runs out (~170 KiB of output from a 64 KiB chunk of a typical layer):
- * gathering ~1 MiB first lets each call fill a whole output chunk.
+ * Output is handed on in pieces of at most this size, with a turn of the event loop between pieces. zlib's next
+ * inflate call can only be sent from this thread, when the event loop runs: consuming a whole 2 MiB chunk without a
+ * break (~2.5 ms of hashing and parsing) left zlib idle whenever its call ended sooner — ~0.3 s per 360 MB layer.
+ */
+const PIECE_SIZE = 256 * 1024;
+/**
+ * Compressed bytes per write to zlib. zlib takes each write as at least one inflate call that ends when that input
+ * runs out (~170 KiB of output from a 64 KiB chunk of a typical layer): writes of ~1 MiB let calls fill whole
+ * output chunks. Smaller source chunks are gathered into reused buffers of this size; larger ones go as they are.
  */
 const INPUT_BATCH = 1024 * 1024;
+/**
+ * Writes zlib may hold at a time (the feeder waits beyond this: backpressure). Two keep zlib fed; more would let the
+ * blob be read further ahead of zlib, and the compression-ratio limit is judged against the blob bytes read.
+ */
+const MAX_WRITES = 2;
 /** zlib streams pass stream options through to Transform; @types/node's ZlibOptions does not declare them. */
 const GUNZIP_OPTIONS: ZlibOptions & { highWaterMark: number } = {
   chunkSize: GZIP_CHUNK_SIZE,
   highWaterMark: GZIP_HIGH_WATER_MARK,
 };
 
-/** Input buffers of INPUT_BATCH bytes, reused: zlib holds at most this many writes at a time. */
-const INPUT_BUFFERS = 3;
-
 /**
- * Copies the source into INPUT_BATCH-byte buffers and writes each to zlib once full. A buffer is filled again only
- * after zlib has called back for its write, by which time zlib has consumed all of it — so feeding allocates
- * nothing per chunk, and waits (backpressure) while zlib holds every buffer. Ends the stream after the source, or
- * destroys it with the source's error; stops reading the source once the stream is destroyed.
+ * Writes the source to zlib, at most MAX_WRITES writes at a time. A chunk of at least INPUT_BATCH bytes is written as
+ * it is; smaller ones are copied into INPUT_BATCH-byte buffers, each refilled only after zlib has called back for its
+ * write (zlib has consumed all of it by then), so gathering allocates nothing per chunk. Ends the stream after the
+ * source, or destroys it with the source's error; stops reading the source once the stream is destroyed.
  */
 async function feed(source: AsyncIterable<Buffer>, stream: Gunzip): Promise<void> {
-  const free: Buffer[] = Array.from({ length: INPUT_BUFFERS }, () => Buffer.allocUnsafe(INPUT_BATCH));
+  const spare: Buffer[] = [];
+  let writes = 0;
   let wake: (() => void) | null = null;
   const notify = (): void => {
     const resolve = wake;
@@ -42,51 +52,57 @@ async function feed(source: AsyncIterable<Buffer>, stream: Gunzip): Promise<void
     resolve?.();
   };
   stream.once('close', notify);
-  const nextBuffer = async (): Promise<Buffer | undefined> => {
-    while (free.length === 0 && !stream.destroyed) {
+  /** Resolves true once zlib can take another write, false once the stream is destroyed. */
+  const room = async (): Promise<boolean> => {
+    while (writes >= MAX_WRITES && !stream.destroyed) {
       await new Promise<void>((resolve) => {
         wake = resolve;
       });
     }
-    return stream.destroyed ? undefined : free.pop();
+    return !stream.destroyed;
   };
-  const write = (buffer: Buffer, length: number): void => {
-    stream.write(length === buffer.length ? buffer : buffer.subarray(0, length), () => {
-      free.push(buffer);
+  const write = (data: Buffer, reuse: Buffer | undefined): void => {
+    writes++;
+    stream.write(data, () => {
+      writes--;
+      if (reuse !== undefined) spare.push(reuse);
       notify();
     });
   };
+  let batch: Buffer | undefined;
+  let filled = 0;
   try {
-    let target = await nextBuffer();
-    let filled = 0;
     for await (const chunk of source) {
-      if (stream.destroyed) return;
-      for (let at = 0; at < chunk.length && target !== undefined; ) {
+      if (stream.destroyed) return; // leaving the loop closes the source
+      if (filled === 0 && chunk.length >= INPUT_BATCH) {
+        if (!(await room())) return;
+        write(chunk, undefined);
+        continue;
+      }
+      for (let at = 0; at < chunk.length; ) {
+        batch ??= spare.pop() ?? Buffer.allocUnsafe(INPUT_BATCH);
         const take = Math.min(chunk.length - at, INPUT_BATCH - filled);
-        chunk.copy(target, filled, at, at + take);
+        chunk.copy(batch, filled, at, at + take);
         filled += take;
         at += take;
         if (filled === INPUT_BATCH) {
-          write(target, filled);
+          if (!(await room())) return;
+          write(batch, batch);
+          batch = undefined;
           filled = 0;
-          target = await nextBuffer();
         }
       }
-      if (target === undefined) return; // leaving the loop closes the source
     }
-    if (target !== undefined && filled > 0) write(target, filled);
+    if (filled > 0) {
+      if (!(await room())) return;
+      write(batch!.subarray(0, filled), undefined);
+    }
     stream.end();
   } catch (error) {
     stream.destroy(error as Error);
   }
 }
 
-/**
- * A pipeline stage that gunzips. Output chunks are taken from zlib as it emits them (never concatenated) and
- * handed on after zlib's callback has returned — by then it has already sent the next inflate call to the thread
- * pool, so inflating and consuming overlap. At most MAX_QUEUED chunks wait; beyond that zlib is paused. zlib
- * errors are thrown as zlib raises them (`code` Z_…); errors of the source are passed through unchanged.
- */
 export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buffer> {
   const stream = createGunzip(GUNZIP_OPTIONS);
   const queue: Buffer[] = [];
@@ -123,7 +139,13 @@ export async function* gunzip(source: AsyncIterable<Buffer>): AsyncGenerator<Buf
       const chunk = queue.shift();
       if (chunk !== undefined) {
         if (queue.length < MAX_QUEUED && stream.isPaused()) stream.resume();
-        yield chunk;
+        for (let at = 0; at < chunk.length; at += PIECE_SIZE) {
+          if (at > 0) {
+            await nextTurn();
+            rethrow();
+          }
+          yield at === 0 && chunk.length <= PIECE_SIZE ? chunk : chunk.subarray(at, at + PIECE_SIZE);
+        }
       } else if (ended) {
         break;
       } else {

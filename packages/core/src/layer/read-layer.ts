@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { TollgateError } from '../errors/tollgate-error.js';
 import { gunzip } from './gunzip-stage.js';
 import { formatBytes, limitError, RATIO_CHECK_AFTER_BYTES, resolveLayerLimits } from './limits.js';
+import { readInChunks } from './read-chunks.js';
 import { TarIndexer } from './tar-indexer.js';
 import type { LayerReadResult, ReadLayerOptions } from './types.js';
 import { ZstdStreamError, zstdDecompress } from './zstd-stage.js';
@@ -12,6 +13,9 @@ interface Counters {
   size: number;
   uncompressed: number;
 }
+
+/** Blob bytes asked of the source at a time (see readInChunks: a file stream then reads this much per call). */
+const READ_SIZE = 1024 * 1024;
 
 function toBuffer(chunk: unknown): Buffer {
   if (Buffer.isBuffer(chunk)) return chunk;
@@ -64,9 +68,12 @@ export async function readLayer(blob: Readable, options: ReadLayerOptions): Prom
     }
   };
 
-  /** Blob bytes, as they arrive: digest, size, progress (and, uncompressed, the whole job). */
-  const readBlob = async function* (source: AsyncIterable<unknown>): AsyncGenerator<Buffer> {
-    for await (const raw of source) {
+  /**
+   * Blob bytes, as they arrive: digest, size, progress (and, uncompressed, the whole job). Reads `blob` itself
+   * (pipeline hands it over as the source) to ask for READ_SIZE bytes at a time.
+   */
+  const readBlob = async function* (): AsyncGenerator<Buffer> {
+    for await (const raw of readInChunks(blob, READ_SIZE)) {
       const chunk = toBuffer(raw);
       blobHash.update(chunk);
       counters.size += chunk.length;
