@@ -20,7 +20,7 @@ describe('auth, audit, store, mode and pinTags config', () => {
   it('defaults: anonymous, level, enforce, no tag pinning, no audit file', () => {
     const config = normalizeProxyConfig(base, { env: {} });
     expect(config.auth).toEqual({ mode: 'anonymous' });
-    expect(config.store).toEqual({ metadata: { kind: 'level' } });
+    expect(config.store).toEqual({ metadata: { kind: 'level' }, blobs: { kind: 'filesystem' } });
     expect(config.audit).toEqual({});
     expect(config.mode).toBe('enforce');
     expect(config.pinTags).toBe(false);

@@ -1,7 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { asRecord, checkKeys, configError, integerIn, optionalString, requiredString } from './fields.js';
-import type { AccessRule, AuditConfig, AuthConfig, EnforcementMode, MetadataLocation } from './types.js';
+import type { AccessRule, AuditConfig, AuthConfig, EnforcementMode, MetadataLocation, BlobLocation } from './types.js';
 
 const USER = /^[^\s:]{1,256}$/;
 
@@ -81,12 +81,12 @@ export function readAudit(value: unknown, baseDir: string): AuditConfig {
 }
 
 /** `store: {metadata: level | redis://host:port/db}` */
-export function readStore(value: unknown): { metadata: MetadataLocation } {
-  if (value === undefined || value === null) return { metadata: { kind: 'level' } };
+export function readStore(value: unknown): { metadata: MetadataLocation; blobs: BlobLocation } {
+  if (value === undefined || value === null) return { metadata: { kind: 'level' }, blobs: { kind: 'filesystem' } };
   const doc = asRecord(value, 'store');
   checkKeys(doc, ['metadata'], 'store');
   const metadata = optionalString(doc.metadata, 'store.metadata', 2048) ?? 'level';
-  if (metadata === 'level') return { metadata: { kind: 'level' } };
+  if (metadata === 'level') return { metadata: { kind: 'level' }, blobs: { kind: 'filesystem' } };
   let url: URL;
   try {
     url = new URL(metadata);
@@ -96,7 +96,7 @@ export function readStore(value: unknown): { metadata: MetadataLocation } {
   if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '' || !/^\/?(\d{1,2})?$/.test(url.pathname) || url.search !== '' || url.hash !== '') {
     throw configError('store.metadata', 'must be "level" or redis[s]://[user:password@]host[:port][/db] (db a number)');
   }
-  return { metadata: { kind: 'redis', url: metadata } };
+  return { metadata: { kind: 'redis', url: metadata }, blobs: { kind: 'filesystem' } };
 }
 
 /** `mode: enforce | warn` */

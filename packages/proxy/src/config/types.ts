@@ -120,6 +120,35 @@ export interface AuditConfig {
 /** Metadata store location: `level` (default, `<dataDir>/meta`) or a Redis URL. */
 export type MetadataLocation = { kind: 'level' } | { kind: 'redis'; url: string };
 
+/**
+ * S3 credentials: named environment variables, or a shared credentials file (the AWS `credentials` format) and
+ * profile. Absent: the SDK's default chain (AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY, AWS_PROFILE, instance roles).
+ * The values themselves are never in the config and never logged.
+ */
+export type S3Credentials = { accessKeyIdEnv: string; secretAccessKeyEnv: string; sessionTokenEnv?: string } | { file: string; profile?: string };
+
+/** An S3-compatible bucket holding the verified blobs, shared by every replica. */
+export interface S3BlobConfig {
+  /** e.g. http://127.0.0.1:7480 (Ceph RGW); absent: AWS's endpoint for the region. */
+  endpoint?: string;
+  bucket: string;
+  region: string;
+  /** Key prefix; blobs are `<prefix>/blobs/<alg>/<hex>` (empty: `blobs/<alg>/<hex>`). */
+  prefix: string;
+  /** Path-style URLs (http://host/bucket/key), as RGW and most self-hosted stores need. */
+  forcePathStyle: boolean;
+  credentials?: S3Credentials;
+  /**
+   * Answer cached blob GETs with a presigned URL (307) instead of streaming them through the proxy: faster, but the
+   * URL works without the proxy's client auth for its lifetime (`redirectSeconds`, default 300).
+   */
+  redirect: boolean;
+  redirectSeconds: number;
+}
+
+/** Where verified blobs are kept: `filesystem` (default, `<dataDir>/blobs`) or an S3 bucket. */
+export type BlobLocation = { kind: 'filesystem' } | { kind: 's3'; s3: S3BlobConfig };
+
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
 export interface ProxyConfig {
@@ -133,7 +162,8 @@ export interface ProxyConfig {
   /** Client authentication; default anonymous. */
   auth: AuthConfig;
   audit: AuditConfig;
-  store: { metadata: MetadataLocation };
+  /** `blobs: s3` needs `metadata: redis://…` (replicas share both). */
+  store: { metadata: MetadataLocation; blobs: BlobLocation };
   /** Global enforcement mode (default enforce); upstreams may override it. */
   mode: EnforcementMode;
   /** Deny a tag that moved to a new digest until the gate verifies the new digest (default false). */

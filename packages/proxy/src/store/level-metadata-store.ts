@@ -1,3 +1,4 @@
+import { ProcessLocks } from './process-locks.js';
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
 import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
@@ -10,7 +11,25 @@ export class LevelMetadataStore implements MetadataStore {
   readonly kind = 'level';
   private seq = 0;
 
+  private readonly locks = new ProcessLocks();
+
   private constructor(private readonly db: Level<string, Json>) {}
+
+  tryLock(name: string, ttlMs: number): Promise<string | undefined> {
+    return this.locks.tryLock(name, ttlMs);
+  }
+
+  extendLock(name: string, token: string, ttlMs: number): Promise<boolean> {
+    return this.locks.extendLock(name, token, ttlMs);
+  }
+
+  releaseLock(name: string, token: string): Promise<void> {
+    return this.locks.releaseLock(name, token);
+  }
+
+  isLocked(name: string): Promise<boolean> {
+    return this.locks.isLocked(name);
+  }
 
   static async open(location: string): Promise<LevelMetadataStore> {
     const db = new Level<string, Json>(location, { valueEncoding: 'json' });

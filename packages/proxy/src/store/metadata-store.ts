@@ -98,6 +98,18 @@ export interface MetadataStore {
   markRevisionLive(revision: string, until: number): Promise<void>;
   /** The revisions marked live until after `now` (expired marks are dropped). */
   liveRevisions(now: number): Promise<Set<string>>;
+  /**
+   * Cross-replica coordination (one download per blob, one evaluation per verdict, one evictor): takes the lock
+   * `name` for `ttlMs` unless someone else holds it. Returns the owner token (to extend or release it), or undefined
+   * when it is held. Correctness never depends on a lock, only how much work is repeated. Level: within the process.
+   */
+  tryLock(name: string, ttlMs: number): Promise<string | undefined>;
+  /** Extends a lock this token still holds; false when it expired or another owner took it. */
+  extendLock(name: string, token: string, ttlMs: number): Promise<boolean>;
+  /** Releases the lock if this token still holds it (compare-and-delete); never throws for a lost lock. */
+  releaseLock(name: string, token: string): Promise<void>;
+  /** Whether anyone holds the lock now. */
+  isLocked(name: string): Promise<boolean>;
   close(): Promise<void>;
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
@@ -5,6 +6,9 @@ import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, 
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
 const MAX_VALUE_BYTES = 8 * 1024 * 1024;
+/** Compare-and-delete and compare-and-extend: a lock is only ever released or extended by its owner. */
+const DELETE_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const EXTEND_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 /** Audit stream entries read per round trip. */
 const AUDIT_PAGE = 500;
 
@@ -232,6 +236,25 @@ export class RedisMetadataStore implements MetadataStore {
       } while (cursor !== '0');
     }
     return removed;
+  }
+
+  async tryLock(name: string, ttlMs: number): Promise<string | undefined> {
+    const token = randomBytes(16).toString('hex');
+    const result = await this.redis.set(this.k('lock', name), token, 'PX', ttlMs, 'NX');
+    return result === 'OK' ? token : undefined;
+  }
+
+  async extendLock(name: string, token: string, ttlMs: number): Promise<boolean> {
+    const result = await this.redis.eval(EXTEND_IF_OWNER, 1, this.k('lock', name), token, String(ttlMs));
+    return result === 1;
+  }
+
+  async releaseLock(name: string, token: string): Promise<void> {
+    await this.redis.eval(DELETE_IF_OWNER, 1, this.k('lock', name), token);
+  }
+
+  async isLocked(name: string): Promise<boolean> {
+    return (await this.redis.exists(this.k('lock', name))) === 1;
   }
 
   async close(): Promise<void> {
