@@ -8,13 +8,13 @@ import { buildApp } from './http/app.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { ProxyCore } from './serve/proxy-core.js';
-import { BlobStore } from './store/blob-store.js';
+import { createBlobStore } from './store/blobs/open-blob-store.js';
 import { storePaths } from './store/gc.js';
 import type { MetadataStore } from './store/metadata-store.js';
-import { openMetadataStore } from './store/open-metadata-store.js';
+import { blobNamespace, openMetadataStore } from './store/open-metadata-store.js';
 import { AuditLog } from './audit/audit-log.js';
 import { ClientAuth } from './auth/client-auth.js';
-import { Retention } from './store/retention.js';
+import { createRetention } from './store/create-retention.js';
 import { scheduleRevisionHousekeeping } from './store/revision-housekeeping.js';
 import { createUpstream } from './upstream/create-upstream.js';
 import type { Upstream } from './upstream/types.js';
@@ -51,15 +51,16 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const logger = options.logger ?? createLogger(config.logLevel);
   const paths = storePaths(config.dataDir);
   await mkdir(config.dataDir, { recursive: true });
-  const blobs = new BlobStore(paths.blobs);
+  const blobs = await createBlobStore(config.store.blobs, paths.blobs);
   const removed = await blobs.open();
   if (removed > 0) logger.info({ removed }, 'removed interrupted downloads from the blob store');
-  const meta: MetadataStore = await openMetadataStore(config.store.metadata, paths.meta, config.dataDir);
+  const meta: MetadataStore = await openMetadataStore(config.store.metadata, paths.meta, blobNamespace(blobs, config.dataDir));
   const metrics = createMetrics();
-  const retention = new Retention(blobs, meta, config.cache.maxBytes, (digest, size) => {
+  const onEvict = (digest: string, size: number) => {
     metrics.evictions.inc();
     logger.info({ digest, size }, 'evicted blob');
-  });
+  };
+  const retention = createRetention(blobs, meta, config.cache.maxBytes, onEvict);
   const upstreams: Upstream[] = [];
   let auth: ClientAuth;
   let audit: AuditLog;
@@ -105,6 +106,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         await Promise.allSettled(upstreams.map((u) => u.close()));
         await audit.close();
         await meta.close();
+        await blobs.close();
       })();
       return closed;
     },

@@ -7,15 +7,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { BlobFetch } from '../src/fetch/blob-fetch.js';
 import { HashWorker } from '../src/fetch/hash-worker.js';
 import type { TempFile } from '../src/fetch/temp-file.js';
-import { BlobStore } from '../src/store/blob-store.js';
+import { FilesystemBlobStore } from '../src/store/blobs/filesystem-blob-store.js';
 
 const sha = (b: Uint8Array) => `sha256:${createHash('sha256').update(b).digest('hex')}`;
 let dir: string;
-let store: BlobStore;
+let store: FilesystemBlobStore;
 
 beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'tollgate-blob-fetch-'));
-  store = new BlobStore(dir);
+  store = new FilesystemBlobStore(dir);
   await store.open();
 });
 afterEach(async () => {

@@ -3,6 +3,7 @@ import { PassThrough, type Readable } from 'node:stream';
 import { parseDigest, TollgateError } from '@tollgate/core';
 import { createBlobHasher, type BlobHasher } from './blob-hasher.js';
 import { ByteWindow } from './byte-window.js';
+import type { BlobUpload } from '../store/blobs/types.js';
 import { openTempFile, TempFileWriter, type TempFile } from './temp-file.js';
 
 /** Largest chunk a reader reads from the file at once (readers that keep up are served from the window). */
@@ -26,8 +27,13 @@ export interface BlobFetchOptions {
   digest: string;
   size: number;
   tempPath: string;
-  /** Where the blob is once committed. */
+  /** Where the blob's bytes are read from once committed (the temp file itself when the store keeps it). */
   finalPath: string;
+  /**
+   * The durable copy made while the bytes arrive (a shared store): told of every byte on disk, completed after the
+   * digest matched and before `commit`, aborted on any failure.
+   */
+  upload?: BlobUpload;
   /** Opens the upstream stream (after which the fetch is `streaming`). */
   open: (signal: AbortSignal) => Promise<Readable>;
   /** Moves the verified temp file into the store. */
@@ -67,6 +73,9 @@ export class BlobFetch {
   private waiters: (() => void)[] = [];
   private notifyScheduled = false;
   private readonly controller = new AbortController();
+  /** writeTo calls running plus leases handed out (see acquire); the kept temp file goes once both are done. */
+  private readers = 0;
+  private retired: (() => void) | undefined;
 
   constructor(private readonly options: BlobFetchOptions) {
     let readyResolve!: () => void;
@@ -120,6 +129,7 @@ export class BlobFetch {
       this.writer = new TempFileWriter(file, {
         written: (bytes) => {
           this.window.trim(WINDOW, this.writer!.written);
+          this.options.upload?.written(this.writer!.written);
           this.options.onBytes?.(bytes);
           this.caughtUp?.();
           // Readers behind the window wait for the file.
@@ -143,6 +153,7 @@ export class BlobFetch {
         throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
       }
       await this.writer.finish();
+      await this.options.upload?.complete();
       await this.options.commit(tempPath);
       this.state = 'committed';
       this.window.clear();
@@ -157,6 +168,7 @@ export class BlobFetch {
       hasher?.dispose();
       this.notify();
       await this.writer?.abandon();
+      await this.options.upload?.abort(failure);
       await unlink(tempPath).catch(() => undefined);
       throw failure;
     }
@@ -232,6 +244,39 @@ export class BlobFetch {
   /** Set while `receive` runs: resumes the upstream once the disk and the hash caught up. */
   private caughtUp: (() => void) | undefined;
 
+  /**
+   * Holds the fetch's bytes for a reader about to call writeTo (a response whose headers are not out yet): the
+   * kept temp file is not removed before the returned release is called. Call it once writeTo has started.
+   */
+  acquire(): () => void {
+    this.readers++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.readerDone();
+    };
+  }
+
+  /**
+   * No new reader will join (the fetch left the in-flight map): once the download settled and the last reader is
+   * done, `cleanup` runs (the store's kept temp file is removed).
+   */
+  retire(cleanup: () => Promise<void>): void {
+    const run = () => void this.done.catch(() => undefined).then(cleanup).catch(() => undefined);
+    if (this.readers === 0) run();
+    else this.retired = run;
+  }
+
+  private readerDone(): void {
+    this.readers--;
+    if (this.readers === 0 && this.retired !== undefined) {
+      const run = this.retired;
+      this.retired = undefined;
+      run();
+    }
+  }
+
   /** A handle on the bytes so far: the temp file while downloading, the committed file after. */
   private async openBytes(): Promise<FileHandle> {
     if (this.state !== 'committed') {
@@ -268,6 +313,15 @@ export class BlobFetch {
    * behind the window is fed from the file. Stops early, without error, when the sink closes.
    */
   async writeTo(sink: ByteSink, start = 0, end = this.options.size - 1): Promise<number> {
+    this.readers++;
+    try {
+      return await this.send(sink, start, end);
+    } finally {
+      this.readerDone();
+    }
+  }
+
+  private async send(sink: ByteSink, start: number, end: number): Promise<number> {
     let handle: FileHandle | undefined;
     let position = start;
     let closed = false;

@@ -1,7 +1,7 @@
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import type { ContentSource, Descriptor, OpenBlobOptions } from '@tollgate/core';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
-import { openBlob } from './serve-blob.js';
+import { openBlob, sendOpened } from './serve-blob.js';
 import type { ProxyCore } from './proxy-core.js';
 
 /**
@@ -20,7 +20,10 @@ export function cachedBlobSource(core: ProxyCore, route: UpstreamRoute, upstream
     async openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<Readable> {
       if (options?.range !== undefined) return upstream.openBlob(descriptor, options);
       const opened = await openBlob(core, route, descriptor.digest, descriptor.size);
-      return opened.kind === 'file' ? opened.handle.createReadStream({ start: opened.start, end: opened.end }) : opened.fetch.createReader(opened.start, opened.end);
+      if (opened.kind === 'file') return opened.handle.createReadStream({ start: opened.start, end: opened.end });
+      const reader = new PassThrough();
+      void sendOpened(core, opened, reader);
+      return reader;
     },
     ...(upstream.close ? { close: () => upstream.close!() } : {}),
   };

@@ -8,9 +8,9 @@ import { SingleFlight } from '../fetch/single-flight.js';
 import type { Gate, Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable } from '../http/oci-error.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
-import type { BlobStore } from '../store/blob-store.js';
+import type { BlobStore } from '../store/blobs/types.js';
 import type { ListingKind, MetadataStore } from '../store/metadata-store.js';
-import type { Retention } from '../store/retention.js';
+import type { BlobRetention } from '../store/retention.js';
 import type { Upstream, UpstreamManifest } from '../upstream/types.js';
 
 /** Everything the serving path shares: config, gate, upstreams, stores, in-flight work, metrics and the log. */
@@ -19,6 +19,8 @@ export class ProxyCore {
   /** Gate evaluations in flight, one per (revision, upstream, repository, digest). */
   readonly verdictFlights = new SingleFlight<{ verdict: Verdict; cached: boolean }>();
   readonly blobFetches = new Map<string, BlobFetch>();
+  /** Requests of this replica waiting together for a peer replica's download into the shared store. */
+  readonly peerWaits = new SingleFlight<unknown>();
   private readonly health = new Map<string, boolean>();
   /** Bookkeeping that runs after a response (recording a cached blob, evicting past the bound). */
   private readonly background = new Set<Promise<unknown>>();
@@ -29,7 +31,7 @@ export class ProxyCore {
     readonly upstreams: readonly Upstream[],
     readonly meta: MetadataStore,
     readonly blobs: BlobStore,
-    readonly retention: Retention,
+    readonly retention: BlobRetention,
     readonly metrics: ProxyMetrics,
     readonly log: Logger,
     readonly auth: ClientAuth,

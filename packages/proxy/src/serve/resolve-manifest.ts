@@ -6,6 +6,7 @@ import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
 import { cachedBlobSource } from './cached-blob-source.js';
+import { takeLock, waitForPeer } from './peer-lock.js';
 import type { ProxyCore } from './proxy-core.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
@@ -137,8 +138,35 @@ async function verdictFor(core: ProxyCore, route: UpstreamRoute, reference: stri
   if (cached !== undefined && verdictStands(core, cached)) return { verdict: cached, cached: true };
   const key = JSON.stringify([revision, upstream.name, repository, manifest.digest]);
   const joined = core.verdictFlights.has(key);
-  const outcome = await core.verdictFlights.run(key, () => evaluate(core, route, revision, reference, manifest, context));
+  const outcome = await core.verdictFlights.run(key, () => evaluateOnce(core, route, revision, reference, manifest, context, key));
   return joined ? { ...outcome, cached: true } : outcome;
+}
+
+/** How long a replica waits for a peer's evaluation of the same digest before evaluating it itself. */
+const PEER_VERDICT_WAIT_MS = 60_000;
+
+/**
+ * One evaluation across replicas too: the replica holding the verdict's lock evaluates, the others wait for the
+ * verdict it stores (bounded) and evaluate themselves if none comes (a deny or an indeterminate outcome is not
+ * stored when denies are not kept; the peer failed or died). Correctness never depends on the lock.
+ */
+async function evaluateOnce(core: ProxyCore, route: UpstreamRoute, revision: string, reference: string, manifest: UpstreamManifest, context: RequestContext, key: string): Promise<GateOutcome> {
+  const { upstream, repository } = route;
+  const name = `verdict:${key}`;
+  const lock = await takeLock(core.meta, name);
+  if (lock === undefined) {
+    const stored = async () => {
+      const verdict = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
+      return verdict !== undefined && verdictStands(core, verdict) ? verdict : undefined;
+    };
+    const peer = await waitForPeer(core.meta, name, stored, PEER_VERDICT_WAIT_MS);
+    if (peer !== undefined) return { verdict: peer, cached: true };
+  }
+  try {
+    return await evaluate(core, route, revision, reference, manifest, context);
+  } finally {
+    await lock?.release();
+  }
 }
 
 async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string, reference: string, manifest: UpstreamManifest, context: RequestContext): Promise<GateOutcome> {

@@ -1,7 +1,10 @@
-import { open, type FileHandle } from 'node:fs/promises';
+import { unlink, type FileHandle } from 'node:fs/promises';
 import { parseDigest, TollgateError } from '@tollgate/core';
-import { BlobFetch } from '../fetch/blob-fetch.js';
+import { BlobFetch, type ByteSink } from '../fetch/blob-fetch.js';
 import { OciError } from '../http/oci-error.js';
+import type { StoredRead } from '../store/blobs/types.js';
+import { takeLock, waitForPeer, type HeldLock } from './peer-lock.js';
+import { sendVerifiedRemote } from './send-remote.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
 import { resolveManifest, verdictStands, type RequestContext } from './resolve-manifest.js';
@@ -44,24 +47,27 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   return { digest, size: admission.size };
 }
 
-/** An admitted blob ready to send: a committed file (sent with reused buffers) or a download in flight to follow. */
-export type OpenedBlob = { kind: 'file'; handle: FileHandle; start: number; end: number } | { kind: 'fetch'; fetch: BlobFetch; start: number; end: number };
+/**
+ * An admitted blob ready to send: a committed local file (sent with reused buffers), a committed blob in a shared
+ * store (streamed and hashed on the way), or a download in flight to follow (`release` once writeTo has started).
+ */
+export type OpenedBlob =
+  | { kind: 'file'; handle: FileHandle; start: number; end: number }
+  | { kind: 'remote'; digest: string; read: Extract<StoredRead, { kind: 'remote' }>; start: number; end: number }
+  | { kind: 'fetch'; fetch: BlobFetch; release: () => void; start: number; end: number };
 
-async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob | undefined> {
-  let handle;
-  try {
-    handle = await open(core.blobs.path(digest), 'r');
-  } catch {
-    return undefined;
-  }
-  const info = await handle.stat();
-  if (info.size !== size) {
-    await handle.close();
-    throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is ${info.size} bytes but the admitting manifest declares ${size}; refusing it`);
+async function openCached(core: ProxyCore, digest: string, size: number, range?: { start: number; end: number }): Promise<Exclude<OpenedBlob, { kind: 'fetch' }> | undefined> {
+  const read = await core.blobs.openRead(digest);
+  if (read === undefined) return undefined;
+  if (read.size !== size) {
+    if (read.kind === 'file') await read.handle.close();
+    throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is ${read.size} bytes in the store but the admitting manifest declares ${size}; refusing it`);
   }
   core.retention.touch(digest);
   core.metrics.cache.inc({ kind: 'blob', result: 'hit' });
-  return { kind: 'file', handle, start: range?.start ?? 0, end: range?.end ?? size - 1 };
+  const start = range?.start ?? 0;
+  const end = range?.end ?? size - 1;
+  return read.kind === 'file' ? { kind: 'file', handle: read.handle, start, end } : { kind: 'remote', digest, read, start, end };
 }
 
 /**
@@ -72,14 +78,17 @@ function fetchKey(route: UpstreamRoute, digest: string): string {
   return JSON.stringify([route.upstream.name, digest]);
 }
 
-function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number): BlobFetch {
+function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, lock?: HeldLock): BlobFetch {
   const { upstream, repository } = route;
   const key = fetchKey(route, digest);
+  const tempPath = core.blobs.tempPath();
+  const upload = core.blobs.beginUpload(digest, size, tempPath);
   const fetch = new BlobFetch({
     digest,
     size,
-    tempPath: core.blobs.tempPath(),
-    finalPath: core.blobs.path(digest),
+    tempPath,
+    finalPath: core.blobs.committedPath(tempPath, digest),
+    ...(upload !== undefined ? { upload } : {}),
     open: (signal) => core.upstreamCall(upstream, 'blob', () => upstream.getBlob(repository, digest, size, signal)),
     commit: (temp) => core.blobs.commit(temp, digest),
     onBytes: (n) => core.metrics.upstreamBytes.inc({ upstream: upstream.name }, n),
@@ -90,6 +99,9 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
   // Only this fetch's own entry: a failed one may already have been replaced by a new download (see openBlob).
   const forget = () => {
     if (core.blobFetches.get(key) === fetch) core.blobFetches.delete(key);
+    void lock?.release();
+    // A shared store's fetch keeps its temp file for the readers that joined it; the last one out removes it.
+    if (core.blobs.keepsTempAfterCommit) fetch.retire(() => unlink(tempPath).catch(() => undefined));
   };
   const settled = fetch.done.then(
     async () => {
@@ -116,9 +128,19 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
   return fetch;
 }
 
+/** How long a replica waits for a peer's download of a blob into the shared store before fetching it itself. */
+const PEER_DOWNLOAD_WAIT_MS = 120_000;
+
+/** The lock that says which replica downloads a blob from an upstream into the shared store. */
+function fetchLockName(route: UpstreamRoute, digest: string): string {
+  return `blob:${JSON.stringify([route.upstream.name, digest])}`;
+}
+
 /**
  * Opens an admitted blob: from the store when it is there, else by joining the download in flight, else by
- * starting one (concurrent requests for one digest through one upstream share a single fetch).
+ * starting one (concurrent requests for one digest through one upstream share a single fetch). With a shared store
+ * (S3), replicas share downloads too: the one holding the blob's lock downloads, the others wait for the committed
+ * object (bounded) and serve it from the store.
  */
 export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
   const key = fetchKey(route, digest);
@@ -137,13 +159,98 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
       fetch = live();
       if (fetch === undefined) {
         if (core.blobs.hasSync(digest)) continue;
-        fetch = startFetch(core, route, digest, size);
+        if (core.blobs.kind === 'filesystem') fetch = startFetch(core, route, digest, size);
+        else {
+          const peer = await fetchFromPeerOrStart(core, route, digest, size, range);
+          if (peer.kind !== 'fetch') return peer;
+          fetch = peer.fetch;
+        }
       }
     }
-    if (fetch.size !== size) throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
-    // Waiting for the upstream's answer first lets a failure still become an error response, not a cut body.
-    await fetch.ready;
-    return { kind: 'fetch', fetch, start: range?.start ?? 0, end: range?.end ?? size - 1 };
+    return joinFetch(fetch, size, range);
   }
   throw new OciError(503, 'UNAVAILABLE', `blob ${digest} could not be opened; try again`);
+}
+
+async function joinFetch(fetch: BlobFetch, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
+  if (fetch.size !== size) throw new OciError(502, 'BLOB_UNKNOWN', `blob ${fetch.digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
+  const release = fetch.acquire();
+  try {
+    // Waiting for the upstream's answer first lets a failure still become an error response, not a cut body.
+    await fetch.ready;
+  } catch (error) {
+    release();
+    throw error;
+  }
+  return { kind: 'fetch', fetch, release, start: range?.start ?? 0, end: range?.end ?? size - 1 };
+}
+
+/**
+ * Shared store, nothing cached, no download here: take the blob's lock and download, or wait for the peer that
+ * holds it. Concurrent requests of this replica wait together (one look at the store at a time).
+ */
+async function fetchFromPeerOrStart(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<Exclude<OpenedBlob, { kind: 'fetch' }> | { kind: 'fetch'; fetch: BlobFetch }> {
+  const key = fetchKey(route, digest);
+  const name = fetchLockName(route, digest);
+  const lock = await takeLock(core.meta, name);
+  // Another request of this replica may have started the download while the lock was being asked for.
+  const started = core.blobFetches.get(key);
+  if (started !== undefined && started.state !== 'failed') {
+    await lock?.release();
+    return { kind: 'fetch', fetch: started };
+  }
+  if (lock !== undefined) return { kind: 'fetch', fetch: startFetch(core, route, digest, size, lock) };
+  core.metrics.cache.inc({ kind: 'blob', result: 'peer-wait' });
+  await core.peerWaits.run(key, () => waitForPeer(core.meta, name, () => core.blobs.stat(digest), PEER_DOWNLOAD_WAIT_MS));
+  const cached = await openCached(core, digest, size, range);
+  if (cached !== undefined) return cached;
+  // The peer failed, died or is still at it after the bounded wait: this replica downloads (with the lock if free).
+  const again = await takeLock(core.meta, name);
+  const meanwhile = core.blobFetches.get(key);
+  if (meanwhile !== undefined && meanwhile.state !== 'failed') {
+    await again?.release();
+    return { kind: 'fetch', fetch: meanwhile };
+  }
+  return { kind: 'fetch', fetch: startFetch(core, route, digest, size, again) };
+}
+
+/** A blob in the shared store that failed its digest or size on the way out: dropped, so the next pull fetches it. */
+export function dropCorruptStored(core: ProxyCore, digest: string, error: Error): void {
+  core.metrics.integrityFailures.inc({ upstream: 'store', kind: 'blob' });
+  core.log.error({ digest, store: core.blobs.describe(), err: error }, 'a blob in the shared store failed verification; not served, removed from the store');
+  core.track(
+    (async () => {
+      await core.blobs.remove(digest);
+      await core.meta.deleteBlob(digest);
+      await core.audit.record({ type: 'blob-integrity', digest, reasons: [error.message.slice(0, 300)], error: error.message });
+    })(),
+  );
+}
+
+/** Sends an opened blob to a sink (a response, a stream the gate reads): bytes [opened.start, opened.end]. */
+export async function sendOpened(core: ProxyCore, opened: OpenedBlob, sink: ByteSink): Promise<number> {
+  switch (opened.kind) {
+    case 'fetch': {
+      const sending = opened.fetch.writeTo(sink, opened.start, opened.end);
+      opened.release();
+      return sending;
+    }
+    case 'remote':
+      return sendVerifiedRemote(sink, opened.read, opened.digest, opened.start, opened.end, (error) => dropCorruptStored(core, opened.digest, error));
+    case 'file': {
+      const stream = opened.handle.createReadStream({ start: opened.start, end: opened.end });
+      let sent = 0;
+      try {
+        for await (const chunk of stream) {
+          sent += (chunk as Buffer).length;
+          if (!sink.write(chunk as Buffer)) await new Promise<void>((resolve) => sink.once('drain', resolve));
+          if (sink.destroyed) return sent;
+        }
+        sink.end();
+      } catch (error) {
+        sink.destroy(error as Error);
+      }
+      return sent;
+    }
+  }
 }

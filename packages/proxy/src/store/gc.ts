@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import { TollgateError } from '@tollgate/core';
 import type { ProxyConfig } from '../config/types.js';
-import { BlobStore } from './blob-store.js';
+import { createBlobStore } from './blobs/open-blob-store.js';
 import type { MetadataStore } from './metadata-store.js';
-import { openMetadataStore } from './open-metadata-store.js';
-import { Retention } from './retention.js';
+import { blobNamespace, openMetadataStore } from './open-metadata-store.js';
+import { createRetention } from './create-retention.js';
 
 /** Tag resolutions older than this (or the tag TTL, if longer) are dropped by gc. */
 export const TAG_HORIZON_MS = 30 * 86_400_000;
@@ -29,17 +29,17 @@ export function storePaths(dataDir: string): { blobs: string; meta: string } {
  */
 export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: number } = {}): Promise<GcReport> {
   const paths = storePaths(config.dataDir);
-  const blobs = new BlobStore(paths.blobs);
+  const blobs = await createBlobStore(config.store.blobs, paths.blobs);
   const tempFilesRemoved = await blobs.open();
   let meta: MetadataStore;
   try {
-    meta = await openMetadataStore(config.store.metadata, paths.meta, config.dataDir);
+    meta = await openMetadataStore(config.store.metadata, paths.meta, blobNamespace(blobs, config.dataDir));
   } catch (error) {
     if (config.store.metadata.kind === 'redis') throw error;
     throw new TollgateError('STORE_ERROR', `cannot open the proxy metadata in ${paths.meta} (is the proxy still running? stop it before gc)`, { cause: error });
   }
   try {
-    const retention = new Retention(blobs, meta, options.maxBytes ?? config.cache.maxBytes);
+    const retention = createRetention(blobs, meta, options.maxBytes ?? config.cache.maxBytes);
     await retention.load();
     const report = await retention.enforce(undefined, options.maxBytes ?? config.cache.maxBytes);
     // Stale tag resolutions keep cached images pullable while an upstream is down; only month-old ones go.
@@ -54,5 +54,6 @@ export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: 
     };
   } finally {
     await meta.close();
+    await blobs.close();
   }
 }

@@ -1,4 +1,4 @@
-import type { BlobStore } from './blob-store.js';
+import type { BlobStore } from './blobs/types.js';
 import type { MetadataStore } from './metadata-store.js';
 
 /** How often a blob's last access is written down (reads in between only update memory). */
@@ -9,12 +9,25 @@ export interface EvictionReport {
   freedBytes: number;
 }
 
+/** Keeps the blob store within its size bound, least recently used first: per process or shared by replicas. */
+export interface BlobRetention {
+  readonly totalBytes: number;
+  readonly count: number;
+  /** Reconciles the store with the metadata (at start and in gc). */
+  load(): Promise<void>;
+  /** A blob was committed: record it and evict past the bound (never this one). */
+  added(digest: string, size: number): Promise<void>;
+  /** A blob was read: its last access moves (written down now and then, not on every read). */
+  touch(digest: string): void;
+  enforce(keep?: string, maxBytes?: number): Promise<EvictionReport>;
+}
+
 /**
  * Size-bounded LRU over the blob store. Sizes and last-access times live in memory (loaded from disk and the
  * metadata store at start) and are written to the metadata store so an order survives restarts. Evicting a blob a
  * client is still reading is safe: the open file stays readable until it is closed.
  */
-export class Retention {
+export class Retention implements BlobRetention {
   private readonly entries = new Map<string, { size: number; lastAccess: number; persisted: number }>();
   private total = 0;
   private evicting: Promise<EvictionReport> | undefined;

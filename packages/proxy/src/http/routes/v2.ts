@@ -6,7 +6,7 @@ import { parseV2Path, type V2Target } from '../../routing/parse-path.js';
 import { selectUpstream, type UpstreamRoute } from '../../routing/select-upstream.js';
 import type { ProxyCore } from '../../serve/proxy-core.js';
 import { checkReference, resolveManifest } from '../../serve/resolve-manifest.js';
-import { admittedBlob, openBlob } from '../../serve/serve-blob.js';
+import { admittedBlob, openBlob, sendOpened } from '../../serve/serve-blob.js';
 import { sendFileRange } from '../../serve/send-file.js';
 import { OciError, toOciError, type Subject } from '../oci-error.js';
 import { parseRange } from '../range.js';
@@ -83,8 +83,8 @@ async function blob(core: ProxyCore, request: FastifyRequest, reply: FastifyRepl
   reply.raw.writeHead(reply.statusCode, reply.getHeaders() as OutgoingHttpHeaders);
   // A download can still fail before its first byte: the status line goes out now, so the client sees a 200 cut
   // short (as with any stream) rather than a connection closed without an answer.
-  if (opened.kind === 'fetch') reply.raw.flushHeaders();
-  const sent = opened.kind === 'file' ? await sendFileRange(reply.raw, opened.handle, opened.start, opened.end) : await opened.fetch.writeTo(reply.raw, opened.start, opened.end);
+  if (opened.kind !== 'file') reply.raw.flushHeaders();
+  const sent = opened.kind === 'file' ? await sendFileRange(reply.raw, opened.handle, opened.start, opened.end) : await sendOpened(core, opened, reply.raw);
   core.metrics.servedBytes.inc(sent);
   return reply;
 }

@@ -1,15 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { mkdir, open, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseDigest } from '@tollgate/core';
+import type { BlobStore, BlobUpload, StoredBlob, StoredRead } from './types.js';
 
 /**
  * The content-addressed blob store on disk: `blobs/<alg>/<hex>` for committed (verified) blobs and `tmp/` for
  * fetches in progress. A blob enters `blobs/` only by an atomic rename after its digest matched, so a crash
  * leaves at most a temp file, and temp files are removed when the store opens.
  */
-export class BlobStore {
+export class FilesystemBlobStore implements BlobStore {
+  readonly kind = 'filesystem';
+  readonly keepsTempAfterCommit = false;
   readonly blobsDir: string;
   readonly tmpDir: string;
 
@@ -33,7 +36,6 @@ export class BlobStore {
     return join(this.blobsDir, parsed.algorithm, parsed.hex);
   }
 
-  /** Synchronous on purpose: the single-flight check must not yield between "not committed" and "start a fetch". */
   hasSync(digest: string): boolean {
     return existsSync(this.path(digest));
   }
@@ -42,8 +44,36 @@ export class BlobStore {
     return join(this.tmpDir, `${Date.now()}-${randomBytes(8).toString('hex')}.part`);
   }
 
+  beginUpload(): BlobUpload | undefined {
+    return undefined;
+  }
+
   async commit(tempPath: string, digest: string): Promise<void> {
     await rename(tempPath, this.path(digest));
+  }
+
+  committedPath(_tempPath: string, digest: string): string {
+    return this.path(digest);
+  }
+
+  async stat(digest: string): Promise<StoredBlob | undefined> {
+    const info = await stat(this.path(digest)).catch(() => undefined);
+    return info?.isFile() ? { size: info.size, mtimeMs: info.mtimeMs } : undefined;
+  }
+
+  async openRead(digest: string): Promise<StoredRead | undefined> {
+    let handle;
+    try {
+      handle = await open(this.path(digest), 'r');
+    } catch {
+      return undefined;
+    }
+    try {
+      return { kind: 'file', handle, size: (await handle.stat()).size };
+    } catch (error) {
+      await handle.close();
+      throw error;
+    }
   }
 
   async remove(digest: string): Promise<boolean> {
@@ -55,9 +85,8 @@ export class BlobStore {
     }
   }
 
-  /** Every committed blob with its size and modification time. */
-  async scan(): Promise<Map<string, { size: number; mtimeMs: number }>> {
-    const out = new Map<string, { size: number; mtimeMs: number }>();
+  async scan(): Promise<Map<string, StoredBlob>> {
+    const out = new Map<string, StoredBlob>();
     for (const algorithm of ['sha256', 'sha512']) {
       const dir = join(this.blobsDir, algorithm);
       for (const name of await readdir(dir).catch(() => [] as string[])) {
@@ -73,4 +102,10 @@ export class BlobStore {
     }
     return out;
   }
+
+  describe(): string {
+    return this.root;
+  }
+
+  async close(): Promise<void> {}
 }
