@@ -6,7 +6,7 @@ import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
 import { cachedBlobSource } from './cached-blob-source.js';
-import { takeLock, waitForPeer } from './peer-lock.js';
+import { takeLock, waitForPeer } from '../store/peer-lock.js';
 import type { ProxyCore } from './proxy-core.js';
 
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;

@@ -3,7 +3,7 @@ import { parseDigest, TollgateError } from '@tollgate/core';
 import { BlobFetch, type ByteSink } from '../fetch/blob-fetch.js';
 import { OciError } from '../http/oci-error.js';
 import type { StoredRead } from '../store/blobs/types.js';
-import { takeLock, waitForPeer, type HeldLock } from './peer-lock.js';
+import { takeLock, waitForPeer, type HeldLock } from '../store/peer-lock.js';
 import { sendVerifiedRemote } from './send-remote.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
@@ -199,7 +199,18 @@ async function fetchFromPeerOrStart(core: ProxyCore, route: UpstreamRoute, diges
     await lock?.release();
     return { kind: 'fetch', fetch: started };
   }
-  if (lock !== undefined) return { kind: 'fetch', fetch: startFetch(core, route, digest, size, lock) };
+  if (lock !== undefined) {
+    // A peer (or this replica) may have committed it since the store was asked: then there is nothing to download.
+    const committed = await openCached(core, digest, size, range).catch(async (error: unknown) => {
+      await lock.release();
+      throw error;
+    });
+    if (committed !== undefined) {
+      await lock.release();
+      return committed;
+    }
+    return { kind: 'fetch', fetch: startFetch(core, route, digest, size, lock) };
+  }
   core.metrics.cache.inc({ kind: 'blob', result: 'peer-wait' });
   await core.peerWaits.run(key, () => waitForPeer(core.meta, name, () => core.blobs.stat(digest), PEER_DOWNLOAD_WAIT_MS));
   const cached = await openCached(core, digest, size, range);

@@ -23,14 +23,16 @@ export function storePaths(dataDir: string): { blobs: string; meta: string } {
 }
 
 /**
- * Offline garbage collection of a proxy data directory (the proxy must be stopped: the metadata store allows one
- * process): removes interrupted downloads, reconciles blobs with metadata, evicts least recently used blobs down to
- * `maxBytes` (default the configured bound) and drops tag resolutions older than 30 days.
+ * Garbage collection of a proxy's blob store: reconciles blobs with metadata, evicts least recently used blobs down
+ * to `maxBytes` (default the configured bound) and drops tag resolutions older than 30 days. With level metadata the
+ * proxy must be stopped (level allows one process) and interrupted downloads are removed too; with Redis it runs
+ * while replicas serve (eviction takes the same lock as theirs; their downloads in flight are left alone).
  */
 export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: number } = {}): Promise<GcReport> {
   const paths = storePaths(config.dataDir);
   const blobs = await createBlobStore(config.store.blobs, paths.blobs);
-  const tempFilesRemoved = await blobs.open();
+  // With a shared metadata store, proxies may be running (on this data directory too): their downloads stay.
+  const tempFilesRemoved = await blobs.open({ keepTemp: config.store.metadata.kind === 'redis' });
   let meta: MetadataStore;
   try {
     meta = await openMetadataStore(config.store.metadata, paths.meta, blobNamespace(blobs, config.dataDir));
@@ -40,8 +42,8 @@ export async function collectGarbage(config: ProxyConfig, options: { maxBytes?: 
   }
   try {
     const retention = createRetention(blobs, meta, options.maxBytes ?? config.cache.maxBytes);
-    await retention.load();
-    const report = await retention.enforce(undefined, options.maxBytes ?? config.cache.maxBytes);
+    await retention.load({ wait: true });
+    const report = await retention.enforce(undefined, options.maxBytes ?? config.cache.maxBytes, { wait: true });
     // Stale tag resolutions keep cached images pullable while an upstream is down; only month-old ones go.
     const tagsPruned = await meta.pruneTags(Date.now() - Math.max(config.cache.tagTtlSeconds * 1000, TAG_HORIZON_MS));
     return {

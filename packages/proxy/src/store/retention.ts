@@ -13,13 +13,13 @@ export interface EvictionReport {
 export interface BlobRetention {
   readonly totalBytes: number;
   readonly count: number;
-  /** Reconciles the store with the metadata (at start and in gc). */
-  load(): Promise<void>;
+  /** Reconciles the store with the metadata (at start and in gc; `wait`: for a peer's pass to end first). */
+  load(options?: { wait?: boolean }): Promise<void>;
   /** A blob was committed: record it and evict past the bound (never this one). */
   added(digest: string, size: number): Promise<void>;
   /** A blob was read: its last access moves (written down now and then, not on every read). */
   touch(digest: string): void;
-  enforce(keep?: string, maxBytes?: number): Promise<EvictionReport>;
+  enforce(keep?: string, maxBytes?: number, options?: { wait?: boolean }): Promise<EvictionReport>;
 }
 
 /**

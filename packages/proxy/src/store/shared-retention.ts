@@ -1,3 +1,4 @@
+import { waitForPeer } from './peer-lock.js';
 import type { BlobStore } from './blobs/types.js';
 import type { MetadataStore } from './metadata-store.js';
 import type { BlobRetention, EvictionReport } from './retention.js';
@@ -6,6 +7,8 @@ import type { BlobRetention, EvictionReport } from './retention.js';
 const PERSIST_ACCESS_EVERY_MS = 60_000;
 /** Last-write times remembered per process before the memory is cleared (a bound, not a cache policy). */
 const MAX_REMEMBERED = 100_000;
+/** How long gc waits for a replica's eviction pass to end before giving up. */
+const GC_LOCK_WAIT_MS = 60_000;
 /** The lock that lets one replica at a time reconcile or evict. */
 const RETENTION_LOCK = 'retention';
 /** Longest a reconciliation or eviction pass may hold the lock (it is not extended: passes are short). */
@@ -42,8 +45,8 @@ export class SharedRetention implements BlobRetention {
    * Objects without metadata are adopted (a replica died between the upload and the record); metadata without an
    * object is dropped. Never deletes an object: an upload in progress is invisible until complete.
    */
-  async load(): Promise<void> {
-    await this.underLock(async () => {
+  async load(options: { wait?: boolean } = {}): Promise<void> {
+    await this.underLock(options.wait === true, async () => {
       const stored = await this.store.scan();
       const known = await this.meta.listBlobs();
       for (const digest of known.keys()) if (!stored.has(digest)) await this.meta.deleteBlob(digest);
@@ -78,9 +81,9 @@ export class SharedRetention implements BlobRetention {
   }
 
   /** Evicts least recently used blobs (by the shared table) until the store fits; a peer evicting → nothing here. */
-  async enforce(keep?: string, maxBytes = this.maxBytes): Promise<EvictionReport> {
+  async enforce(keep?: string, maxBytes = this.maxBytes, options: { wait?: boolean } = {}): Promise<EvictionReport> {
     const report: EvictionReport = { evicted: 0, freedBytes: 0 };
-    await this.underLock(async () => {
+    await this.underLock(options.wait === true, async () => {
       const entries = await this.meta.listBlobs();
       let total = 0;
       for (const entry of entries.values()) total += entry.size;
@@ -113,8 +116,12 @@ export class SharedRetention implements BlobRetention {
     this.persisted.set(digest, at);
   }
 
-  private async underLock(work: () => Promise<void>): Promise<boolean> {
-    const token = await this.meta.tryLock(RETENTION_LOCK, RETENTION_LOCK_MS);
+  /** Runs `work` holding the retention lock; a peer holds it → skipped, or (`wait`, gc) waited for, up to a minute. */
+  private async underLock(wait: boolean, work: () => Promise<void>): Promise<boolean> {
+    let token = await this.meta.tryLock(RETENTION_LOCK, RETENTION_LOCK_MS);
+    if (token === undefined && wait) {
+      token = await waitForPeer(this.meta, RETENTION_LOCK, () => this.meta.tryLock(RETENTION_LOCK, RETENTION_LOCK_MS), GC_LOCK_WAIT_MS);
+    }
     if (token === undefined) return false;
     try {
       await work();

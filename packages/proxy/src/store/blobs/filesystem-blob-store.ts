@@ -21,11 +21,11 @@ export class FilesystemBlobStore implements BlobStore {
     this.tmpDir = join(root, 'tmp');
   }
 
-  /** Creates the directories and removes what an interrupted fetch left in tmp/. Returns how many were removed. */
-  async open(): Promise<number> {
+  async open(options: { keepTemp?: boolean } = {}): Promise<number> {
     await mkdir(join(this.blobsDir, 'sha256'), { recursive: true });
     await mkdir(join(this.blobsDir, 'sha512'), { recursive: true });
     await mkdir(this.tmpDir, { recursive: true });
+    if (options.keepTemp === true) return 0;
     const leftovers = await readdir(this.tmpDir);
     await Promise.all(leftovers.map((name) => rm(join(this.tmpDir, name), { force: true, recursive: true })));
     return leftovers.length;

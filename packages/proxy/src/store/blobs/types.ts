@@ -42,8 +42,11 @@ export interface BlobStore {
   readonly kind: 'filesystem' | 's3';
   /** Where downloads in flight are written (local to this process). */
   readonly tmpDir: string;
-  /** Prepares the store; removes what interrupted downloads left. Returns how many leftovers were removed. */
-  open(): Promise<number>;
+  /**
+   * Prepares the store; removes what interrupted downloads left (not with `keepTemp`: gc while a proxy on the same
+   * data directory may be downloading). Returns how many leftovers were removed.
+   */
+  open(options?: { keepTemp?: boolean }): Promise<number>;
   /** A new, unique temp file path under tmpDir. */
   tempPath(): string;
   /** S3: starts the upload that follows a download's temp file. Filesystem: undefined (commit renames the file). */

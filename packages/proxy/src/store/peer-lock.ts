@@ -1,4 +1,4 @@
-import type { MetadataStore } from '../store/metadata-store.js';
+import type { MetadataStore } from './metadata-store.js';
 
 /** A lock lives this long unless its holder extends it: a replica killed mid-download frees it within this time. */
 const LOCK_TTL_MS = 15_000;
