@@ -1,4 +1,5 @@
 /** The metadata-store contract against a real redis-server started on a random port. */
+import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisMetadataStore } from '../src/store/redis-metadata-store.js';
 import { openMetadataStore } from '../src/index.js';
@@ -42,13 +43,12 @@ describe('RedisMetadataStore', () => {
 
   it('refuses values it did not write instead of trusting them', async () => {
     const store = await RedisMetadataStore.open(redis.url(6));
-    const { Redis } = await import('ioredis');
-    const raw = new Redis(redis.url(6));
+    const raw = await createClient({ url: redis.url(6) }).connect();
     try {
       await raw.set(`tollgate:verdict:${JSON.stringify(['r', 'hub', 'x', 'sha256:' + 'c'.repeat(64)])}`, 'not json{');
       await expect(store.getVerdict('r', 'hub', 'x', 'sha256:' + 'c'.repeat(64))).rejects.toThrow(/not JSON/);
     } finally {
-      raw.disconnect();
+      raw.destroy();
       await store.close();
     }
   });

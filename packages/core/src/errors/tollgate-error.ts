@@ -29,6 +29,8 @@ export type ErrorCode =
   | 'FOREIGN_LAYER'
   | 'STORE_ERROR'
   | 'STORE_BUSY'
+  /** The metadata or blob store cannot be reached right now (down, restarting, not answering); retry later. */
+  | 'STORE_UNAVAILABLE'
   | 'USAGE'
   | 'INVALID_CONFIG'
   | 'INVALID_TRUSTED_ROOT'
@@ -60,10 +62,13 @@ export class TollgateError extends Error {
  * answered with a server error (5xx) — rather than that what it sent was wrong. A check that could not read its
  * evidence for such a reason has not decided anything: callers report it as indeterminate (retry later), never as
  * a verdict on the evidence, and never as a pass.
+ *
+ * A store that cannot be reached counts too: the proxy's gate reads layers through its store (and its locks), so a
+ * store outage in the middle of a check must leave the image undecided, not denied for "unreadable files".
  */
 export function isUnavailableError(error: unknown): boolean {
   if (!(error instanceof TollgateError)) return false;
-  if (error.code === 'NETWORK_ERROR' || error.code === 'TOO_MANY_REQUESTS') return true;
+  if (error.code === 'NETWORK_ERROR' || error.code === 'TOO_MANY_REQUESTS' || error.code === 'STORE_UNAVAILABLE') return true;
   return error.code === 'REGISTRY_ERROR' && error.status !== undefined && error.status >= 500;
 }
 

@@ -1,4 +1,4 @@
-import { isUnavailableError, TollgateError } from '@tollgate/core';
+import { isTollgateError, isUnavailableError, TollgateError } from '@tollgate/core';
 
 /** Error codes of the OCI distribution spec (plus distribution's UNAVAILABLE). */
 export type OciErrorCode =
@@ -62,6 +62,9 @@ export function toOciError(error: unknown, subject: Subject): OciError {
     case 'INSECURE_REGISTRY':
     case 'CREDENTIALS':
       return new OciError(503, 'UNAVAILABLE', 'the upstream is unavailable and the content is not cached (or not admitted while cached); try again later', { upstream: message });
+    case 'STORE_UNAVAILABLE':
+      // The cause is the proxy's own store, not the upstream: the message must not send anyone to the upstream.
+      return new OciError(503, 'UNAVAILABLE', "the tollgate proxy's store is unavailable right now; nothing is served until it is back — try again shortly", { store: message });
     case 'MANIFEST_TOO_LARGE':
       return new OciError(502, 'SIZE_INVALID', message);
     case 'DIGEST_MISMATCH':
@@ -79,8 +82,9 @@ export function toOciError(error: unknown, subject: Subject): OciError {
 /**
  * Whether an upstream error means "try the cache": unreachable, rate limited or failing (5xx), not "no such thing"
  * nor an answer (a 400 or 501 is the upstream's word). One definition with the gate's indeterminate outcome and
- * the upstream's health.
+ * the upstream's health — except the proxy's own store being down: the cache lives there, so falling back to it
+ * cannot help, and the upstream is not at fault.
  */
 export function isUpstreamUnavailable(error: unknown): boolean {
-  return isUnavailableError(error);
+  return isUnavailableError(error) && !isTollgateError(error, 'STORE_UNAVAILABLE');
 }
