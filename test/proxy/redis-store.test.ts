@@ -1,7 +1,7 @@
 /**
  * Two proxies (separate data directories, one machine standing in for two) share a real redis-server as their
  * metadata store: what one resolved and decided, the other reuses; both write one audit trail, read by
- * `tollgate audit --config` while they run.
+ * `tollgate audit --config` while they run; and no key they leave behind can grow without bound.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -68,4 +68,35 @@ it('both write one audit trail, readable with tollgate audit while they run', as
     ['team/app', false],
     ['team/app', true],
   ]);
+});
+
+/**
+ * The key families that have no TTL because something prunes them (the table at the top of
+ * redis-metadata-store.ts says what). A new key without a TTL must be added there and here, with its pruning.
+ */
+const PRUNED_KEYS = new Set(['tollgate:tag', 'tollgate:revisions', 'tollgate:health', 'tollgate:audit']);
+const PRUNED_PREFIXES = ['tollgate:verdict:', 'tollgate:admission:', 'tollgate:parent:'];
+const DAY_MS = 86_400_000;
+
+it('leaves every key with a TTL or in a family that is pruned', async () => {
+  const tags = await fetchAll(`${a.url}/v2/team/app/tags/list`);
+  expect(tags.status).toBe(200);
+  const keys = (await redis.cli(2, '--scan', '--pattern', '*')).split('\n').filter((k) => k !== '');
+  const unbounded: string[] = [];
+  const ttls = new Map<string, number>();
+  for (const key of keys) {
+    const ttl = Number(await redis.cli(2, 'PTTL', key));
+    ttls.set(key, ttl);
+    if (ttl > 0) continue;
+    if (PRUNED_KEYS.has(key) || PRUNED_PREFIXES.some((p) => key.startsWith(p))) continue;
+    unbounded.push(key);
+  }
+  expect(unbounded).toEqual([]);
+  // Every family a pull writes is here (the check above is not vacuous), and nothing outside tollgate:.
+  const family = (key: string) => key.split(':', 2).join(':');
+  expect(new Set(keys.map(family))).toEqual(new Set(['tollgate:tag', 'tollgate:manifest', 'tollgate:verdict', 'tollgate:admission', 'tollgate:blob', 'tollgate:listing', 'tollgate:audit', 'tollgate:revisions', 'tollgate:health']));
+  for (const [key, ttl] of ttls) {
+    if (key.startsWith('tollgate:manifest:') || key.startsWith('tollgate:listing:')) expect(ttl).toBeGreaterThan(29 * DAY_MS);
+    if (key.startsWith('tollgate:blob:')) expect(ttl).toBeGreaterThan(89 * DAY_MS);
+  }
 });

@@ -1,9 +1,9 @@
 /** The metadata-store contract against a real redis-server started on a random port. */
-import { createClient } from 'redis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RedisMetadataStore } from '../src/store/redis-metadata-store.js';
 import { openMetadataStore } from '../src/index.js';
 import { startRedis, type RunningRedis } from '../../../test/proxy/support/redis.js';
+import { connectRawRedis } from './raw-redis.js';
 import { freePort } from '../../../test/support/registry.js';
 import { metadataStoreContract } from './metadata-store-contract.js';
 
@@ -43,7 +43,7 @@ describe('RedisMetadataStore', () => {
 
   it('refuses values it did not write instead of trusting them', async () => {
     const store = await RedisMetadataStore.open(redis.url(6));
-    const raw = await createClient({ url: redis.url(6) }).connect();
+    const raw = await connectRawRedis(redis.url(6));
     try {
       await raw.set(`tollgate:verdict:${JSON.stringify(['r', 'hub', 'x', 'sha256:' + 'c'.repeat(64)])}`, 'not json{');
       await expect(store.getVerdict('r', 'hub', 'x', 'sha256:' + 'c'.repeat(64))).rejects.toThrow(/not JSON/);
