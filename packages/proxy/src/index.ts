@@ -21,3 +21,6 @@ export { policyGate, type PolicyGateOptions } from './gate/policy-gate.js';
 export { loadGate, type LoadGateOptions } from './gate/from-config.js';
 export { registryOf } from './config/registry-name.js';
 export { refreshingGate, type RefreshingGate, type RefreshingGateOptions } from './gate/refreshing-gate.js';
+export { startWebhook, type StartWebhookOptions } from './webhook/start-webhook.js';
+export { loadWebhookConfig, normalizeWebhookConfig, type WebhookConfig } from './webhook/webhook-config.js';
+export { MAX_REVIEW_BYTES, type WebhookServer } from './webhook/server.js';

@@ -7,11 +7,12 @@ export interface TagMove {
 
 /**
  * One audit event. `verdict` events are written once per manifest decision (served or refused, from a cached verdict
- * or a fresh one); `tag-mutation`, `blob-integrity` and `access` events record what they name. Never a credential:
+ * or a fresh one); `tag-mutation`, `blob-integrity` and `access` events record what they name; `admission` events are
+ * the Kubernetes webhook's decisions (one per AdmissionReview, see webhook/admission-audit.ts). Never a credential:
  * `identity` is a user name (or `anonymous`).
  */
 export interface AuditEvent {
-  type: 'verdict' | 'tag-mutation' | 'blob-integrity' | 'stale-served' | 'access';
+  type: 'verdict' | 'tag-mutation' | 'blob-integrity' | 'stale-served' | 'access' | 'admission';
   /** Milliseconds since the epoch (the store's sort key). */
   at: number;
   /** The same instant as RFC 3339. */
