@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers and clients the tests talk to, from Debian's packages, when they are missing:
-# distribution's docker-registry, skopeo, podman, umoci, redis-server, htpasswd (apache2-utils), zstd.
+# distribution's docker-registry, skopeo, podman, umoci, redis-server, htpasswd (apache2-utils), zstd, and a
+# single-node Ceph for the S3 blob store's tests (radosgw with its monitor and OSD: scripts/ceph-rgw.sh).
 set -euo pipefail
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
@@ -14,10 +15,15 @@ declare -A package_for=(
   [htpasswd]=apache2-utils
   [zstd]=zstd
   [python3]=python3
+  [radosgw]="ceph-mon ceph-osd radosgw ceph-common"
 )
 missing=()
 for tool in "${!package_for[@]}"; do
-  command -v "$tool" >/dev/null 2>&1 || missing+=("${package_for[$tool]}")
+  # A tool may need several packages (radosgw: the whole single-node cluster), listed space-separated.
+  if ! command -v "$tool" >/dev/null 2>&1; then
+    read -ra packages <<<"${package_for[$tool]}"
+    missing+=("${packages[@]}")
+  fi
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
