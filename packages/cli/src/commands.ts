@@ -22,4 +22,5 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> =
   'verify-attestation': async () => (await import('./commands/verify-attestation.js')).verifyAttestationCommand(),
   notation: async () => (await import('./commands/notation.js')).notationCommand(),
   audit: async () => (await import('./commands/audit.js')).auditCommand(),
+  webhook: async () => (await import('./commands/webhook.js')).webhookCommand(),
 };

@@ -17,6 +17,7 @@ import { verifyCommand } from './commands/verify.js';
 import { verifyAttestationCommand } from './commands/verify-attestation.js';
 import { notationCommand } from './commands/notation.js';
 import { auditCommand } from './commands/audit.js';
+import { webhookCommand } from './commands/webhook.js';
 
 /** Every command, in the order of the help. */
 export function createProgram(): Command {
@@ -38,5 +39,6 @@ export function createProgram(): Command {
   program.addCommand(verifyAttestationCommand());
   program.addCommand(notationCommand());
   program.addCommand(auditCommand());
+  program.addCommand(webhookCommand());
   return program;
 }

@@ -46,10 +46,11 @@ function text(value: unknown, path: string): string {
   return value;
 }
 
+/** A number of seconds (`fallback` when absent), as milliseconds. */
 function seconds(value: unknown, path: string, min: number, max: number, fallback: number): number {
-  if (value === undefined || value === null) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) throw fail(path, `must be a number of seconds from ${min} to ${max}`);
-  return Math.round(value * 1000);
+  const given = value ?? fallback;
+  if (typeof given !== 'number' || !Number.isFinite(given) || given < min || given > max) throw fail(path, `must be a number of seconds from ${min} to ${max}`);
+  return Math.round(given * 1000);
 }
 
 function listen(value: unknown): { host: string; port: number } {
