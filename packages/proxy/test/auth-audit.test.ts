@@ -57,7 +57,7 @@ describe('auth, audit, store, mode and pinTags config', () => {
     invalid({ ...base, audit: { file: 'a', rotate: true } }, /audit\.rotate/);
     invalid({ ...base, store: { metadata: 'mysql://x' } }, /store\.metadata must be "level" or redis/);
     invalid({ ...base, store: { metadata: 'redis://h:1/db' } }, /db a number/);
-    invalid({ ...base, store: { blobs: 's3://bucket' } }, /store\.blobs is not a known setting/);
+    invalid({ ...base, store: { blobs: 's3://bucket' } }, /store\.blobs must be "filesystem" or \{s3/);
     invalid({ ...base, mode: 'audit' }, /mode must be enforce/);
     invalid({ ...base, pinTags: 'yes' }, /pinTags must be true or false/);
     invalid({ ...base, upstreams: [{ ...base.upstreams[0], mode: 'off' }] }, /upstreams\[0\]\.mode must be enforce/);

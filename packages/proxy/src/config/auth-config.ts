@@ -1,6 +1,7 @@
 import { isAbsolute, join, resolve } from 'node:path';
 import picomatch from 'picomatch';
 import { asRecord, checkKeys, configError, integerIn, optionalString, requiredString } from './fields.js';
+import { readBlobs } from './store-config.js';
 import type { AccessRule, AuditConfig, AuthConfig, EnforcementMode, MetadataLocation, BlobLocation } from './types.js';
 
 const USER = /^[^\s:]{1,256}$/;
@@ -80,13 +81,18 @@ export function readAudit(value: unknown, baseDir: string): AuditConfig {
   return file !== undefined ? { file: path(baseDir, file) } : {};
 }
 
-/** `store: {metadata: level | redis://host:port/db}` */
-export function readStore(value: unknown): { metadata: MetadataLocation; blobs: BlobLocation } {
+/** `store: {metadata: level | redis://host:port/db, blobs: filesystem | {s3: {…}}}` (blobs: store-config.ts) */
+export function readStore(value: unknown, baseDir: string): { metadata: MetadataLocation; blobs: BlobLocation } {
   if (value === undefined || value === null) return { metadata: { kind: 'level' }, blobs: { kind: 'filesystem' } };
   const doc = asRecord(value, 'store');
-  checkKeys(doc, ['metadata'], 'store');
-  const metadata = optionalString(doc.metadata, 'store.metadata', 2048) ?? 'level';
-  if (metadata === 'level') return { metadata: { kind: 'level' }, blobs: { kind: 'filesystem' } };
+  checkKeys(doc, ['metadata', 'blobs'], 'store');
+  const metadata = readMetadata(doc.metadata);
+  return { metadata, blobs: readBlobs(doc.blobs, metadata, baseDir) };
+}
+
+function readMetadata(value: unknown): MetadataLocation {
+  const metadata = optionalString(value, 'store.metadata', 2048) ?? 'level';
+  if (metadata === 'level') return { kind: 'level' };
   let url: URL;
   try {
     url = new URL(metadata);
@@ -96,7 +102,7 @@ export function readStore(value: unknown): { metadata: MetadataLocation; blobs: 
   if ((url.protocol !== 'redis:' && url.protocol !== 'rediss:') || url.hostname === '' || !/^\/?(\d{1,2})?$/.test(url.pathname) || url.search !== '' || url.hash !== '') {
     throw configError('store.metadata', 'must be "level" or redis[s]://[user:password@]host[:port][/db] (db a number)');
   }
-  return { metadata: { kind: 'redis', url: metadata }, blobs: { kind: 'filesystem' } };
+  return { kind: 'redis', url: metadata };
 }
 
 /** `mode: enforce | warn` */

@@ -69,7 +69,7 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
     upstreams: readUpstreams(doc.upstreams, baseDir),
     auth: readAuth(doc.auth, baseDir, dataDir),
     audit: readAudit(doc.audit, baseDir),
-    store: readStore(doc.store),
+    store: readStore(doc.store, baseDir),
     mode: readMode(doc.mode, 'mode') ?? 'enforce',
     pinTags: optionalBoolean(doc.pinTags, 'pinTags') ?? false,
   };
