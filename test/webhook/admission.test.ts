@@ -7,6 +7,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { RegistryClient } from '@tollgate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { allowListGate, startWebhook, type AuditRecord, type WebhookServer } from '../../packages/proxy/src/index.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
@@ -194,6 +195,23 @@ describe('mutating', () => {
     expect((event.reasons ?? []).join(' ')).toContain('no digests are allowed for lab/team/bad');
   });
 
+  it('a tag moved between admission and the node\'s pull: the digest pin holds', async () => {
+    await new RegistryClient(registry.host).putManifest('team/app', 'moving', app.manifest, 'application/vnd.oci.image.manifest.v1+json');
+    const object = pod({ containers: [{ name: 'app', image: `${registry.host}/team/app:moving` }] });
+    const answer = await mutate(review({ kind: POD, object }));
+    expect(answer.ops.map((op) => op.value)).toEqual([onProxy('lab/team/app', app.digest)]);
+    const moved = await pushRawImage(registry.host, 'team/app', 'moving');
+    expect(moved.digest).not.toBe(app.digest);
+    // The node pulls what was admitted, not what the tag names now.
+    const pulled = await fetch(`${proxy.url}/v2/lab/team/app/manifests/${app.digest}`, { headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+    expect(pulled.status).toBe(200);
+    expect(Buffer.from(await pulled.arrayBuffer()).equals(app.manifest)).toBe(true);
+    // A new admission of the tag sees the move: the new digest is not admitted.
+    const again = await mutate(review({ kind: POD, object }));
+    expect(again.allowed).toBe(false);
+    expect(again.status?.message).toContain(`${moved.digest} is not among the 1 digest(s) pinned for lab/team/app`);
+  });
+
   it('refuses an image from a registry the proxy does not front, saying which', async () => {
     const answer = await mutate(review({ kind: POD, object: pod({ containers: [{ name: 'a', image: 'quay.io/acme/tool:1' }] }) }));
     expect(answer.allowed).toBe(false);
@@ -286,6 +304,12 @@ describe('hostile or malformed reviews', () => {
     const result = await send(`${webhook.url}/mutate`, cert.pem, huge);
     expect(result.status).toBe(413);
     expect(result.text).toMatch(/over 6 MiB/);
+    // Without a Content-Length the body is counted as it comes, and dropped past the limit.
+    const streamed = await send(`${webhook.url}/validate`, cert.pem, huge, 'POST', true);
+    expect(streamed.status).toBe(413);
+    expect(streamed.text).toMatch(/over 6 MiB/);
+    const after = await mutate(review({ kind: POD, object: pod({ containers: [{ name: 'a', image: `${registry.host}/team/app:1` }] }) }));
+    expect(after.allowed).toBe(true);
   });
 
   it.each([
@@ -326,6 +350,7 @@ describe('hostile or malformed reviews', () => {
     const answer = await mutate(r);
     expect(answer.allowed).toBe(false);
     expect(answer.status?.message).toMatch(/operation "PATCH"/);
+    expect(await admissionEvent(r.uid)).toMatchObject({ webhook: 'mutate', verdict: 'deny', images: [], reasons: [expect.stringMatching(/operation "PATCH"/)] });
     expect((await send(`${webhook.url}/mutate`, cert.pem, undefined, 'GET')).status).toBe(405);
     expect((await send(`${webhook.url}/healthz`, cert.pem, undefined, 'GET')).status).toBe(200);
     expect((await send(`${webhook.url}/readyz`, cert.pem, undefined, 'GET')).status).toBe(200);

@@ -61,10 +61,11 @@ export interface HttpsResult {
   fingerprint: string;
 }
 
-/** POSTs (or sends `method`) over a fresh TLS connection, trusting only `ca`. */
-export function send(url: string, ca: Buffer, body: Buffer | string | undefined, method = 'POST'): Promise<HttpsResult> {
+/** POSTs (or sends `method`) over a fresh TLS connection, trusting only `ca`; `chunked` sends no Content-Length. */
+export function send(url: string, ca: Buffer, body: Buffer | string | undefined, method = 'POST', chunked = false): Promise<HttpsResult> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, ca, agent: false, headers: body !== undefined ? { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } : {} }, (res) => {
+    const length: Record<string, string | number> = body === undefined ? {} : chunked ? { 'transfer-encoding': 'chunked' } : { 'content-length': Buffer.byteLength(body) };
+    const req = request(url, { method, ca, agent: false, headers: body !== undefined ? { 'content-type': 'application/json', ...length } : {} }, (res) => {
       const fingerprint = (res.socket as TLSSocket).getPeerCertificate().fingerprint256;
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

@@ -14,7 +14,8 @@ export interface AdmissionDecision {
   pins?: { from: string; to: string }[];
 }
 
-function metadataName(object: unknown): string | undefined {
+/** The object's name, or `<generateName>*` for one the API server has not named yet. */
+export function metadataName(object: unknown): string | undefined {
   const metadata = (object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata;
   if (typeof metadata?.name === 'string' && metadata.name !== '') return metadata.name.slice(0, 253);
   // A pod made by a controller has only a generateName when it is admitted.
@@ -46,4 +47,9 @@ export async function recordAdmission(audit: AuditLog, mode: WebhookMode, reques
     ...(decision.pins !== undefined && decision.pins.length > 0 ? { pins: decision.pins } : {}),
     ...(request.dryRun ? { dryRun: true } : {}),
   });
+}
+
+/** A review with a uid whose request could not be read (no kind, an unknown operation): refused, and audited as such. */
+export async function recordUnreadable(audit: AuditLog, mode: WebhookMode, uid: string, reason: string): Promise<void> {
+  await audit.record({ type: 'admission', webhook: mode, uid, images: [], verdict: 'deny', reasons: [reason] });
 }

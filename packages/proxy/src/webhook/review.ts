@@ -1,6 +1,6 @@
 import type { ProxyCore } from '../serve/proxy-core.js';
 import { quoted, ReviewRefusal, type AdmissionRequest } from './admission-review.js';
-import { recordAdmission, type AdmissionDecision, type WebhookMode } from './admission-audit.js';
+import { metadataName, recordAdmission, type AdmissionDecision, type WebhookMode } from './admission-audit.js';
 import { evaluateImages, type ImageOutcome } from './evaluate-images.js';
 import { targetFor, type ImageTarget } from './image-target.js';
 import type { ImageSlot } from './pod-images.js';
@@ -23,9 +23,8 @@ function subject(image: string, slots: readonly ImageSlot[]): string {
 }
 
 function objectName(request: AdmissionRequest): string {
-  const name = request.name ?? (request.object as { metadata?: { name?: unknown; generateName?: unknown } } | undefined)?.metadata?.name;
-  const shownName = typeof name === 'string' && name !== '' ? name : 'unnamed';
-  return `${request.kind.kind} ${request.namespace !== undefined ? `${request.namespace}/` : ''}${shownName}`.slice(0, 300);
+  const name = request.name ?? metadataName(request.object) ?? 'unnamed';
+  return `${request.kind.kind} ${request.namespace !== undefined ? `${request.namespace}/` : ''}${name}`.slice(0, 300);
 }
 
 /**

@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { parseAdmissionReview, ReviewError, ReviewRefusal, type AdmissionRequest } from './admission-review.js';
-import type { WebhookMode } from './admission-audit.js';
+import { recordUnreadable, type WebhookMode } from './admission-audit.js';
 import { reviewRequest, type WebhookContext } from './review.js';
 import { reviewResponse } from './review-response.js';
 import { readTlsPair, watchTlsPair, type TlsFiles } from './tls-reload.js';
@@ -91,10 +91,13 @@ async function handleReview(options: WebhookServerOptions, mode: WebhookMode, ur
     request = parseAdmissionReview(body);
   } catch (error) {
     if (error instanceof ReviewError) {
+      // Not a review the API server sent: nothing to audit, a line in the log for whoever is probing.
+      context.core.log.warn({ component: 'webhook', webhook: mode, client: req.socket.remoteAddress, reason: error.message }, 'webhook: not an AdmissionReview; answered 400');
       send(res, 400, `${error.message}\n`);
       return;
     }
     if (error instanceof ReviewRefusal) {
+      await recordUnreadable(context.core.audit, mode, error.uid, error.message);
       send(res, 200, JSON.stringify(reviewResponse(error.uid, { allowed: false, code: 400, message: `tollgate refused the request: ${error.message}` })), 'application/json');
       return;
     }
