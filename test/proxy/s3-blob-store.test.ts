@@ -3,6 +3,7 @@
  * file, abort and crash leftovers, exact-length ranged reads, scan, remove, credentials and an RGW that goes away.
  */
 import { createHash, randomBytes } from 'node:crypto';
+import { ReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -447,6 +448,49 @@ describe('S3BlobStore on Ceph RGW', () => {
     expect(() => new S3BlobStore(configFor(bucket), work, { env: { TEST_RGW_KEY: 'x' } })).toThrow(/environment variable TEST_RGW_SECRET is not set/);
     const nowhere = await storeFor('no-such-bucket-here');
     await expect(nowhere.open()).rejects.toThrow(/the bucket does not exist; create it or fix store\.blobs\.s3\.bucket/);
+  });
+
+  it('reads every part from the temp file, with at most two parts in flight', async () => {
+    const { store, bucket } = await freshStore();
+    const observed: Array<{ part: number; body: unknown }> = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    // Sees each request as the store hands it to the SDK: the body must be a ranged stream of the file, not bytes.
+    store.client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UploadPartCommand' && context.commandName !== 'PutObjectCommand') return next(args);
+        const input = args.input as { PartNumber?: number; Body: unknown };
+        observed.push({ part: input.PartNumber ?? 0, body: input.Body });
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize', name: 'observeUploadBodies' },
+    );
+    const bytes = randomBytes(32 * MiB + 1);
+    const digest = sha256(bytes);
+    const temp = store.tempPath();
+    await writeFile(temp, bytes);
+    const upload = store.beginUpload(digest, bytes.length, temp);
+    // Told of everything at once: six full parts queue up, yet only two may be read and sent at a time.
+    upload.written(bytes.length);
+    expect(upload.backlog).toBe(6 * PART);
+    await upload.whenBacklogAtMost(0);
+    expect(upload.backlog).toBe(0);
+    await upload.complete();
+    expect(mostInFlight).toBe(2);
+    expect(observed.map((o) => o.part).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    for (const { part, body } of observed) {
+      expect(body).toBeInstanceOf(ReadStream);
+      const stream = body as ReadStream & { start: number; end: number };
+      expect(stream.path).toBe(temp);
+      expect([stream.start, stream.end]).toEqual([(part - 1) * PART, Math.min(part * PART, bytes.length) - 1]);
+      expect(stream.readableHighWaterMark).toBeLessThanOrEqual(MiB);
+    }
+    expect(sha256(await objectBytes(bucket, keyOf(digest)))).toBe(digest);
   });
 
   // Last: it stops the file's RGW.
