@@ -44,16 +44,29 @@ export type ErrorCode =
   | 'INVALID_TRUST_STORE'
   | 'TUF_VERIFICATION_FAILED';
 
+/**
+ * One entry of a registry's `{"errors":[{code,message}]}` answer, as parsed: at most a few entries, the code and the
+ * message each one line and bounded (never the `detail`). Still server text: whoever shows it to a third party
+ * narrows it further (the proxy keeps only the spec's codes and sanitises the message).
+ */
+export interface RegistryErrorEntry {
+  code?: string;
+  message?: string;
+}
+
 export class TollgateError extends Error {
   readonly code: ErrorCode;
   /** The HTTP status of the response this error reports, when a server answered (registries). */
   readonly status?: number;
+  /** What the registry's error body said, when a registry answered with one (see RegistryErrorEntry). */
+  readonly registryErrors?: readonly RegistryErrorEntry[];
 
-  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number }) {
+  constructor(code: ErrorCode, message: string, options?: { cause?: unknown; status?: number; registryErrors?: readonly RegistryErrorEntry[] }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'TollgateError';
     this.code = code;
     if (options?.status !== undefined) this.status = options.status;
+    if (options?.registryErrors !== undefined && options.registryErrors.length > 0) this.registryErrors = options.registryErrors;
   }
 }
 
@@ -69,7 +82,8 @@ export class TollgateError extends Error {
 export function isUnavailableError(error: unknown): boolean {
   if (!(error instanceof TollgateError)) return false;
   if (error.code === 'NETWORK_ERROR' || error.code === 'TOO_MANY_REQUESTS' || error.code === 'STORE_UNAVAILABLE') return true;
-  return error.code === 'REGISTRY_ERROR' && error.status !== undefined && error.status >= 500;
+  // 501 Not Implemented is the server's lasting answer ("not here"), not a passing failure: asking again cannot help.
+  return error.code === 'REGISTRY_ERROR' && error.status !== undefined && error.status >= 500 && error.status !== 501;
 }
 
 export function isTollgateError(error: unknown, code?: ErrorCode): error is TollgateError {

@@ -1,4 +1,4 @@
-import { TollgateError, type ErrorCode } from '../errors/tollgate-error.js';
+import { TollgateError, type ErrorCode, type RegistryErrorEntry } from '../errors/tollgate-error.js';
 
 /** What a request was about, so every error names the registry, repository and reference. */
 export interface RequestContext {
@@ -25,16 +25,12 @@ export function describeTarget(context: RequestContext): string {
   return out;
 }
 
-export function registryError(code: ErrorCode, context: RequestContext, detail: string, cause?: unknown, status?: number): TollgateError {
+export function registryError(code: ErrorCode, context: RequestContext, detail: string, cause?: unknown, status?: number, registryErrors?: readonly RegistryErrorEntry[]): TollgateError {
   return new TollgateError(code, oneLine(`${context.action} ${describeTarget(context)}: ${detail}`, 600), {
     ...(cause === undefined ? {} : { cause }),
     ...(status === undefined ? {} : { status }),
+    ...(registryErrors === undefined ? {} : { registryErrors }),
   });
-}
-
-interface RegistryErrorEntry {
-  code?: string;
-  message?: string;
 }
 
 /** Reads `{"errors":[{code,message,detail}]}`; anything else gives an empty list. Details are not echoed. */
@@ -61,7 +57,10 @@ export function parseErrorBody(bytes: Uint8Array): RegistryErrorEntry[] {
 
 const NOT_FOUND_CODES = new Set(['MANIFEST_UNKNOWN', 'BLOB_UNKNOWN', 'NAME_UNKNOWN', 'BLOB_UPLOAD_UNKNOWN']);
 
-/** Maps a failed registry response (status + bounded body) to a TollgateError with a one-line message. */
+/**
+ * Maps a failed registry response (status + bounded body) to a TollgateError with a one-line message, keeping the
+ * status and the registry's (parsed, bounded) error entries so that callers decide from them, not from the text.
+ */
 export function errorFromResponse(status: number, body: Uint8Array, context: RequestContext): TollgateError {
   const entries = parseErrorBody(body);
   const summary = entries
@@ -71,18 +70,18 @@ export function errorFromResponse(status: number, body: Uint8Array, context: Req
   const said = summary === '' ? `HTTP ${status}` : `HTTP ${status} (${summary})`;
   const codes = entries.map((e) => e.code ?? '');
   if (status === 404 || codes.some((c) => NOT_FOUND_CODES.has(c))) {
-    return registryError('NOT_FOUND', context, `not found, ${said}; check the repository name and the tag or digest`, undefined, status);
+    return registryError('NOT_FOUND', context, `not found, ${said}; check the repository name and the tag or digest`, undefined, status, entries);
   }
   if (status === 401) {
-    return registryError('UNAUTHORIZED', context, `authentication failed, ${said}; check the credentials (docker login, or pass them explicitly)`, undefined, status);
+    return registryError('UNAUTHORIZED', context, `authentication failed, ${said}; check the credentials (docker login, or pass them explicitly)`, undefined, status, entries);
   }
   if (status === 403) {
-    return registryError('DENIED', context, `access denied, ${said}; the credentials in use are not allowed to do this`, undefined, status);
+    return registryError('DENIED', context, `access denied, ${said}; the credentials in use are not allowed to do this`, undefined, status, entries);
   }
   if (status === 429) {
-    return registryError('TOO_MANY_REQUESTS', context, `rate limited by the registry, ${said}; wait and try again, or authenticate for a higher limit`, undefined, status);
+    return registryError('TOO_MANY_REQUESTS', context, `rate limited by the registry, ${said}; wait and try again, or authenticate for a higher limit`, undefined, status, entries);
   }
-  return registryError('REGISTRY_ERROR', context, `unexpected response, ${said}`, undefined, status);
+  return registryError('REGISTRY_ERROR', context, `unexpected response, ${said}`, undefined, status, entries);
 }
 
 function errorCodeOf(error: unknown): string | undefined {

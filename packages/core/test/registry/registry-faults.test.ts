@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { digestOf, isTollgateError, MediaType, RegistryClient, type ImageManifest } from '@tollgate/core';
+import { digestOf, isTollgateError, isUnavailableError, MediaType, RegistryClient, type ImageManifest, type TollgateError } from '@tollgate/core';
 import { pushOciLayout, startRegistry, type RunningRegistry } from '../../../../test/support/registry.js';
 import { closeServer, listen, startFaultProxy, type FaultProxy } from './fault-proxy.js';
 import { buildUmociImage, layoutPath, readAll } from './image-fixture.js';
@@ -239,6 +239,28 @@ describe('registry faults', () => {
       const error = await failure(client({ retries: 0 }).getManifest('app', 'v1'), code);
       expect(error.message).toContain('/app:v1');
       expect(error.message.length).toBeLessThan(700);
+    }
+  });
+
+  it('keeps the status and the registry error entries (bounded, one line, no detail) for callers to decide from', async () => {
+    const cases: [number, string, string, { code?: string; message?: string }[]][] = [
+      [405, '{"errors":[{"code":"UNSUPPORTED","message":"The operation is unsupported.","detail":{"secret":"x"}}]}', 'REGISTRY_ERROR', [{ code: 'UNSUPPORTED', message: 'The operation is unsupported.' }]],
+      [400, JSON.stringify({ errors: [{ code: 'MANIFEST_INVALID', message: 'line1\nline2' }, { code: 'X'.repeat(100) }] }), 'REGISTRY_ERROR', [{ code: 'MANIFEST_INVALID', message: 'line1 line2' }, { code: `${'X'.repeat(60)}…` }]],
+      [429, '{"errors":[{"code":"TOOMANYREQUESTS"}]}', 'TOO_MANY_REQUESTS', [{ code: 'TOOMANYREQUESTS' }]],
+      [501, 'not json', 'REGISTRY_ERROR', []],
+    ];
+    for (const [status, body, code, entries] of cases) {
+      proxy.intercept = (req, res) => {
+        if (path(req.url) !== '/v2/app/manifests/v1') return false;
+        res.writeHead(status, { 'content-type': 'application/json' });
+        res.end(body);
+        return true;
+      };
+      const error = (await failure(client({ retries: 0 }).getManifest('app', 'v1'), code)) as TollgateError;
+      expect(error.status).toBe(status);
+      expect(error.registryErrors ?? []).toEqual(entries);
+      // Only failing servers are "unavailable": a 4xx, and a 501 (not implemented), are the registry's answer.
+      expect(isUnavailableError(error)).toBe(status === 429);
     }
   });
 
