@@ -131,9 +131,28 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
 /** How long a replica waits for a peer's download of a blob into the shared store before fetching it itself. */
 const PEER_DOWNLOAD_WAIT_MS = 120_000;
 
-/** The lock that says which replica downloads a blob from an upstream into the shared store. */
-function fetchLockName(route: UpstreamRoute, digest: string): string {
-  return `blob:${JSON.stringify([route.upstream.name, digest])}`;
+/**
+ * The lock that says which replica writes a blob into the shared store. By digest, not by upstream: it guards the
+ * object's key, so its holder may abort whatever uploads of that key exist (a killed holder's). A bad upstream can
+ * only delay another upstream's pull of the same digest (its waiters fetch themselves once the lock goes, or after
+ * the bounded wait), never fail it.
+ */
+function fetchLockName(digest: string): string {
+  return `blob:${digest}`;
+}
+
+/** Takes the blob's download lock; the holder first aborts the uploads of its key that a killed holder left. */
+async function takeDownloadLock(core: ProxyCore, digest: string): Promise<HeldLock | undefined> {
+  const lock = await takeLock(core.meta, fetchLockName(digest));
+  if (lock === undefined || core.blobs.abortPendingUploads === undefined) return lock;
+  try {
+    const aborted = await core.blobs.abortPendingUploads(digest);
+    if (aborted > 0) core.log.warn({ digest, aborted, store: core.blobs.describe() }, 'aborted uploads of this blob that a replica left behind (killed mid-download?)');
+    return lock;
+  } catch (error) {
+    await lock.release();
+    throw error;
+  }
 }
 
 /**
@@ -191,8 +210,8 @@ async function joinFetch(fetch: BlobFetch, size: number, range?: { start: number
  */
 async function fetchFromPeerOrStart(core: ProxyCore, route: UpstreamRoute, digest: string, size: number, range?: { start: number; end: number }): Promise<Exclude<OpenedBlob, { kind: 'fetch' }> | { kind: 'fetch'; fetch: BlobFetch }> {
   const key = fetchKey(route, digest);
-  const name = fetchLockName(route, digest);
-  const lock = await takeLock(core.meta, name);
+  const name = fetchLockName(digest);
+  const lock = await takeDownloadLock(core, digest);
   // Another request of this replica may have started the download while the lock was being asked for.
   const started = core.blobFetches.get(key);
   if (started !== undefined && started.state !== 'failed') {
@@ -216,13 +235,29 @@ async function fetchFromPeerOrStart(core: ProxyCore, route: UpstreamRoute, diges
   const cached = await openCached(core, digest, size, range);
   if (cached !== undefined) return cached;
   // The peer failed, died or is still at it after the bounded wait: this replica downloads (with the lock if free).
-  const again = await takeLock(core.meta, name);
+  const again = await takeDownloadLock(core, digest);
   const meanwhile = core.blobFetches.get(key);
   if (meanwhile !== undefined && meanwhile.state !== 'failed') {
     await again?.release();
     return { kind: 'fetch', fetch: meanwhile };
   }
   return { kind: 'fetch', fetch: startFetch(core, route, digest, size, again) };
+}
+
+/**
+ * With `store.blobs.s3.redirect`, where a committed blob can be read straight from the store (a presigned URL), so
+ * the client is sent there instead of through the proxy. Undefined when the blob is not committed yet (it is
+ * downloaded and streamed as usual) or the store is not redirecting. Asked only after the blob was admitted.
+ */
+export async function redirectTarget(core: ProxyCore, digest: string, size: number): Promise<string | undefined> {
+  const location = core.config.store.blobs;
+  if (location.kind !== 's3' || !location.s3.redirect || core.blobs.presignedUrl === undefined) return undefined;
+  const stored = await core.blobs.stat(digest);
+  // A size other than the manifest's is never handed out: streaming it is what finds, reports and drops it.
+  if (stored === undefined || stored.size !== size) return undefined;
+  core.retention.touch(digest);
+  core.metrics.cache.inc({ kind: 'blob', result: 'redirect' });
+  return core.blobs.presignedUrl(digest, location.s3.redirectSeconds);
 }
 
 /** A blob in the shared store that failed its digest or size on the way out: dropped, so the next pull fetches it. */

@@ -1,12 +1,13 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import { MediaType } from '@tollgate/core';
+import { isTollgateError, MediaType } from '@tollgate/core';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { auditStoreOutage } from '../../audit/outage-audit.js';
 import { ChallengeError } from '../../auth/client-auth.js';
 import { parseV2Path, type V2Target } from '../../routing/parse-path.js';
 import { selectUpstream, type UpstreamRoute } from '../../routing/select-upstream.js';
 import type { ProxyCore } from '../../serve/proxy-core.js';
 import { checkReference, resolveManifest } from '../../serve/resolve-manifest.js';
-import { admittedBlob, openBlob, sendOpened } from '../../serve/serve-blob.js';
+import { admittedBlob, openBlob, redirectTarget, sendOpened } from '../../serve/serve-blob.js';
 import { sendFileRange } from '../../serve/send-file.js';
 import { OciError, toOciError, type Subject } from '../oci-error.js';
 import { parseRange } from '../range.js';
@@ -70,6 +71,9 @@ async function blob(core: ProxyCore, request: FastifyRequest, reply: FastifyRepl
   const { digest, size } = await admittedBlob(core, r, target.digest, { client: request.ip, identity: request.tollgateIdentity ?? 'anonymous' });
   reply.header('docker-content-digest', digest).header('content-type', 'application/octet-stream').header('accept-ranges', 'bytes');
   if (request.method === 'HEAD') return reply.header('content-length', size).send();
+  const elsewhere = await redirectTarget(core, digest, size);
+  // 307 keeps the method; the client follows it with its Range header, and checks the digest as with any registry.
+  if (elsewhere !== undefined) return reply.code(307).header('location', elsewhere).header('cache-control', 'no-store').send();
   const range = parseRange(request.headers.range, size);
   const opened = await openBlob(core, r, digest, size, range);
   if (range !== undefined) {
@@ -172,6 +176,7 @@ export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
           throw new OciError(404, 'NAME_UNKNOWN', 'no such endpoint in the distribution pull API');
       }
     } catch (error) {
+      if (isTollgateError(error, 'STORE_UNAVAILABLE')) auditStoreOutage(core, request, target, error);
       throw toOciError(error, subjectOf(target));
     }
   };

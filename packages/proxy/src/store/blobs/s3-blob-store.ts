@@ -17,7 +17,7 @@ import { createS3Client, credentialsSource, type S3ClientOptions } from './s3-cl
 import { isS3NotFound, s3Error } from './s3-errors.js';
 import { exactLength } from './s3-exact-length.js';
 import { blobKey, blobsKeyPrefix, digestOfKey, normaliseS3Prefix } from './s3-keys.js';
-import { abortStaleUploads } from './s3-stale-uploads.js';
+import { abortStaleUploads, abortUploadsOfKey } from './s3-stale-uploads.js';
 import { S3Upload } from './s3-upload.js';
 import type { BlobStore, StoredBlob, StoredRead } from './types.js';
 
@@ -74,9 +74,10 @@ export class S3BlobStore implements BlobStore {
     return this.where;
   }
 
-  async open(): Promise<number> {
+  async open(options: { keepTemp?: boolean } = {}): Promise<number> {
     await mkdir(this.tmpDir, { recursive: true });
-    const leftovers = await readdir(this.tmpDir);
+    // gc beside a replica on the same data directory must not take the temp files of its downloads in flight.
+    const leftovers = options.keepTemp === true ? [] : await readdir(this.tmpDir);
     await Promise.all(leftovers.map((name) => rm(join(this.tmpDir, name), { force: true, recursive: true })));
     try {
       await this.client.config.credentials();
@@ -194,6 +195,14 @@ export class S3BlobStore implements BlobStore {
       }
     } catch (error) {
       throw s3Error(error, 'listing the blobs', this.where);
+    }
+  }
+
+  async abortPendingUploads(digest: string): Promise<number> {
+    try {
+      return await abortUploadsOfKey(this.client, this.bucket, this.key(digest));
+    } catch (error) {
+      throw s3Error(error, `aborting the pending uploads of ${digest}`, this.where);
     }
   }
 

@@ -6,6 +6,15 @@ import { AbortMultipartUploadCommand, ListMultipartUploadsCommand, type S3Client
  * Returns how many were aborted.
  */
 export async function abortStaleUploads(client: S3Client, bucket: string, keyPrefix: string, olderThanMs: number, now = Date.now()): Promise<number> {
+  return abortUploads(client, bucket, keyPrefix, (upload) => now - upload.Initiated.getTime() >= olderThanMs);
+}
+
+/** Aborts every multipart upload of exactly `key`, whatever its age. */
+export async function abortUploadsOfKey(client: S3Client, bucket: string, key: string): Promise<number> {
+  return abortUploads(client, bucket, key, (upload) => upload.Key === key);
+}
+
+async function abortUploads(client: S3Client, bucket: string, keyPrefix: string, wanted: (upload: { Key: string; Initiated: Date }) => boolean): Promise<number> {
   let aborted = 0;
   let keyMarker: string | undefined;
   let uploadIdMarker: string | undefined;
@@ -13,7 +22,7 @@ export async function abortStaleUploads(client: S3Client, bucket: string, keyPre
     const page = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: keyPrefix, KeyMarker: keyMarker, UploadIdMarker: uploadIdMarker }));
     for (const upload of page.Uploads ?? []) {
       if (upload.Key === undefined || upload.UploadId === undefined || upload.Initiated === undefined) continue;
-      if (!upload.Key.startsWith(keyPrefix) || now - upload.Initiated.getTime() < olderThanMs) continue;
+      if (!upload.Key.startsWith(keyPrefix) || !wanted({ Key: upload.Key, Initiated: upload.Initiated })) continue;
       try {
         await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: upload.Key, UploadId: upload.UploadId }));
         aborted++;

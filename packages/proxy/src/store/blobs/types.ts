@@ -77,5 +77,12 @@ export interface BlobStore {
   scan(): Promise<Map<string, StoredBlob>>;
   /** A short description for logs (never credentials). */
   describe(): string;
+  /**
+   * Shared stores: aborts every pending upload of this blob's key. Called by the replica that just took the blob's
+   * download lock, so what a killed holder left (a multipart upload) goes before a new one starts.
+   */
+  abortPendingUploads?(digest: string): Promise<number>;
+  /** Shared stores: a URL that reads the committed blob without the proxy, valid `seconds` (see `redirect`). */
+  presignedUrl?(digest: string, seconds: number): Promise<string>;
   close(): Promise<void>;
 }
