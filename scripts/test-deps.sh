@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the real servers and clients the tests talk to, from Debian's packages, when they are missing:
 # distribution's docker-registry, skopeo, podman, umoci, redis-server, htpasswd (apache2-utils), zstd, and a
-# single-node Ceph for the S3 blob store's tests (radosgw with its monitor and OSD: scripts/ceph-rgw.sh).
+# single-node Ceph for the S3 blob store's tests (radosgw with its monitor and OSD: scripts/ceph-rgw.sh), containerd
+# (its own daemon per test: test/support/containerd.ts), and — when the machine's apt has it — kubectl (Debian's
+# kubernetes-client) for rendering deploy/kubernetes; without kubectl that test is skipped with the reason.
 set -euo pipefail
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
@@ -16,6 +18,7 @@ declare -A package_for=(
   [zstd]=zstd
   [python3]=python3
   [radosgw]="ceph-mon ceph-osd radosgw ceph-common"
+  [containerd]=containerd
 )
 missing=()
 for tool in "${!package_for[@]}"; do
@@ -25,10 +28,16 @@ for tool in "${!package_for[@]}"; do
     missing+=("${packages[@]}")
   fi
 done
-[ ${#missing[@]} -eq 0 ] && exit 0
-
-log "installing Debian packages: ${missing[*]}"
 run_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 export DEBIAN_FRONTEND=noninteractive
-run_root apt-get update -qq >&2
-run_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+if [ ${#missing[@]} -gt 0 ]; then
+  log "installing Debian packages: ${missing[*]}"
+  run_root apt-get update -qq >&2
+  run_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# Optional: a failure to install it only skips the test that renders the manifests.
+if ! command -v kubectl >/dev/null 2>&1; then
+  log "installing kubernetes-client (kubectl kustomize) if apt has it"
+  run_root apt-get install -y -qq --no-install-recommends kubernetes-client >&2 || log "kubernetes-client is not installable here: the kustomize rendering test will be skipped"
+fi

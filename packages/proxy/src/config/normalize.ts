@@ -28,6 +28,7 @@ export const ENV_OVERRIDES = {
   TOLLGATE_PROXY_LOG_LEVEL: 'logLevel',
   TOLLGATE_PROXY_CACHE_MAX_BYTES: 'cache.maxBytes',
   TOLLGATE_PROXY_TAG_TTL_SECONDS: 'cache.tagTtlSeconds',
+  TOLLGATE_PROXY_STORE_METADATA: 'store.metadata',
 } as const;
 
 function path(dir: string, value: string): string {
@@ -50,6 +51,8 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
   if (env.TOLLGATE_PROXY_LOG_LEVEL) doc.logLevel = env.TOLLGATE_PROXY_LOG_LEVEL;
   if (env.TOLLGATE_PROXY_CACHE_MAX_BYTES) cacheDoc.maxBytes = env.TOLLGATE_PROXY_CACHE_MAX_BYTES;
   if (env.TOLLGATE_PROXY_TAG_TTL_SECONDS) cacheDoc.tagTtlSeconds = env.TOLLGATE_PROXY_TAG_TTL_SECONDS;
+  // A Redis URL carries its password: deployments give it from a secret (Kubernetes secretKeyRef), not in the file.
+  if (env.TOLLGATE_PROXY_STORE_METADATA) doc.store = { ...asRecord(doc.store ?? {}, 'store'), metadata: env.TOLLGATE_PROXY_STORE_METADATA };
 
   const listen = parseListen(optionalString(doc.listen, 'listen', 300) ?? '127.0.0.1:5000', 'listen');
   const dataDir = path(baseDir, requiredString(doc.dataDir, 'dataDir'));
