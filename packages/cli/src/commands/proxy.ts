@@ -88,12 +88,12 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
 
 function gcCommand(): Command {
   return new Command('gc')
-    .description('garbage-collect a stopped proxy\'s cache: interrupted downloads, LRU blobs over the size bound, month-old tag resolutions')
+    .description('garbage-collect the proxy\'s cache: interrupted downloads, LRU blobs over the size bound, month-old tag resolutions')
     .requiredOption('-c, --config <file>', 'proxy config file (YAML; see docs/proxy.md)')
     .option('--data <dir>', 'data directory (overrides dataDir:)')
     .option('--max-bytes <size>', 'evict down to this size instead of cache.maxBytes (e.g. 5GiB, 0 empties the cache)')
     .option('--json', 'print the report as JSON', false)
-    .addHelpText('after', '\nThe proxy must be stopped (its metadata store allows one process).\n\nExamples:\n  tollgate proxy gc --config tollgate.yaml\n  tollgate proxy gc --config tollgate.yaml --max-bytes 2GiB --json')
+    .addHelpText('after', '\nWith level metadata (the default) the proxy must be stopped: the store allows one process. With Redis metadata\n(store.metadata: redis://…) gc runs while replicas serve: eviction takes the replicas\' shared lock, and their\ndownloads in flight are left alone.\n\nExamples:\n  tollgate proxy gc --config tollgate.yaml\n  tollgate proxy gc --config tollgate.yaml --max-bytes 2GiB --json')
     .action(
       withStatus(async (flags: GcFlags) => {
         const config = await configFrom(flags);
