@@ -1,49 +1,24 @@
-import { isTollgateError, isUnavailableError, TollgateError } from '@tollgate/core';
+import { TollgateError } from '@tollgate/core';
+import { OciError } from './oci-error-body.js';
+import { sanitizeServerText } from './server-text.js';
+import { upstreamAnswer, upstreamRefusedCredentials } from './upstream-answer.js';
 
-/** Error codes of the OCI distribution spec (plus distribution's UNAVAILABLE). */
-export type OciErrorCode =
-  | 'BLOB_UNKNOWN'
-  | 'DIGEST_INVALID'
-  | 'MANIFEST_INVALID'
-  | 'MANIFEST_UNKNOWN'
-  | 'NAME_INVALID'
-  | 'NAME_UNKNOWN'
-  | 'SIZE_INVALID'
-  | 'UNAUTHORIZED'
-  | 'DENIED'
-  | 'UNSUPPORTED'
-  | 'TOOMANYREQUESTS'
-  | 'UNAVAILABLE'
-  | 'UNKNOWN';
-
-/** An error answered as `{"errors":[{code,message,detail}]}` with an HTTP status. */
-export class OciError extends Error {
-  constructor(
-    readonly status: number,
-    readonly code: OciErrorCode,
-    message: string,
-    readonly detail?: unknown,
-  ) {
-    super(message);
-    this.name = 'OciError';
-  }
-
-  body(): { errors: { code: string; message: string; detail?: unknown }[] } {
-    return { errors: [{ code: this.code, message: this.message, ...(this.detail !== undefined ? { detail: this.detail } : {}) }] };
-  }
-}
+export { isUpstreamUnavailable } from '../upstream/unavailable.js';
+export { OciError, type OciErrorCode } from './oci-error-body.js';
 
 export type Subject = 'manifest' | 'blob' | 'tags' | 'referrers' | 'other';
 
 /**
- * Maps an error from the serving path to what the client is told. Upstream trouble is UNAVAILABLE (503) or
- * TOOMANYREQUESTS (429); content that failed verification is refused as 502 (the upstream is at fault); nothing
- * from an upstream error body is echoed beyond a one-line message.
+ * Maps an error from the serving path to what the client is told. An upstream that is unreachable, failing (5xx)
+ * or refusing tollgate's credentials is UNAVAILABLE (503), one rate limiting is TOOMANYREQUESTS (429) — the client
+ * retries; an upstream's answer (a 400, 405, 501 …) keeps its status and the registry's code (upstreamAnswer);
+ * content that failed verification is refused as 502 (the upstream is at fault). Nothing from an upstream error
+ * body is echoed beyond one sanitised line.
  */
 export function toOciError(error: unknown, subject: Subject): OciError {
   if (error instanceof OciError) return error;
   if (!(error instanceof TollgateError)) return new OciError(500, 'UNKNOWN', 'internal error in the tollgate proxy; see its log');
-  const message = error.message;
+  const message = sanitizeServerText(error.message, 600);
   switch (error.code) {
     case 'NOT_FOUND':
       if (subject === 'blob') return new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', { upstream: message });
@@ -55,10 +30,12 @@ export function toOciError(error: unknown, subject: Subject): OciError {
       return new OciError(400, 'NAME_INVALID', message);
     case 'TOO_MANY_REQUESTS':
       return new OciError(429, 'TOOMANYREQUESTS', 'the upstream is rate limiting tollgate and the content is not cached; try again later', { upstream: message });
-    case 'NETWORK_ERROR':
-    case 'REGISTRY_ERROR':
     case 'UNAUTHORIZED':
     case 'DENIED':
+      return upstreamRefusedCredentials(error);
+    case 'REGISTRY_ERROR':
+      return upstreamAnswer(error) ?? new OciError(503, 'UNAVAILABLE', 'the upstream is unavailable and the content is not cached (or not admitted while cached); try again later', { upstream: message });
+    case 'NETWORK_ERROR':
     case 'INSECURE_REGISTRY':
     case 'CREDENTIALS':
       return new OciError(503, 'UNAVAILABLE', 'the upstream is unavailable and the content is not cached (or not admitted while cached); try again later', { upstream: message });
@@ -77,14 +54,4 @@ export function toOciError(error: unknown, subject: Subject): OciError {
     default:
       return new OciError(500, 'UNKNOWN', message);
   }
-}
-
-/**
- * Whether an upstream error means "try the cache": unreachable, rate limited or failing (5xx), not "no such thing"
- * nor an answer (a 400 or 501 is the upstream's word). One definition with the gate's indeterminate outcome and
- * the upstream's health — except the proxy's own store being down: the cache lives there, so falling back to it
- * cannot help, and the upstream is not at fault.
- */
-export function isUpstreamUnavailable(error: unknown): boolean {
-  return isUnavailableError(error) && !isTollgateError(error, 'STORE_UNAVAILABLE');
 }

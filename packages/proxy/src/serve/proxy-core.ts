@@ -1,4 +1,3 @@
-import { isUnavailableError } from '@tollgate/core';
 import type { Logger } from 'pino';
 import type { AuditLog } from '../audit/audit-log.js';
 import type { ClientAuth } from '../auth/client-auth.js';
@@ -6,29 +5,35 @@ import type { EnforcementMode, ProxyConfig } from '../config/types.js';
 import type { BlobFetch } from '../fetch/blob-fetch.js';
 import { SingleFlight } from '../fetch/single-flight.js';
 import type { Gate, Verdict } from '../gate/types.js';
-import { isUpstreamUnavailable } from '../http/oci-error.js';
 import type { ProxyMetrics } from '../ops/metrics.js';
 import type { BlobStore } from '../store/blobs/types.js';
 import type { ListingKind, MetadataStore } from '../store/metadata-store.js';
 import type { BlobRetention } from '../store/retention.js';
-import type { Upstream, UpstreamManifest } from '../upstream/types.js';
+import { UpstreamGateway } from '../upstream/gateway.js';
+import { UpstreamHealth } from '../upstream/health.js';
+import type { Upstream } from '../upstream/types.js';
+import { isUpstreamUnavailable } from '../upstream/unavailable.js';
 
 /** Everything the serving path shares: config, gate, upstreams, stores, in-flight work, metrics and the log. */
 export class ProxyCore {
-  readonly manifestFlights = new SingleFlight<UpstreamManifest>();
+  /**
+   * The configured upstreams, each behind its gateway: every read of it (serving and the gate's) is counted,
+   * reported to its health and, for small things, shared between concurrent identical askers.
+   */
+  readonly upstreams: readonly Upstream[];
+  readonly health: UpstreamHealth;
   /** Gate evaluations in flight, one per (revision, upstream, repository, digest). */
   readonly verdictFlights = new SingleFlight<{ verdict: Verdict; cached: boolean }>();
   readonly blobFetches = new Map<string, BlobFetch>();
   /** Requests of this replica waiting together for a peer replica's download into the shared store. */
   readonly peerWaits = new SingleFlight<unknown>();
-  private readonly health = new Map<string, boolean>();
   /** Bookkeeping that runs after a response (recording a cached blob, evicting past the bound). */
   private readonly background = new Set<Promise<unknown>>();
 
   constructor(
     readonly config: ProxyConfig,
     readonly gate: Gate,
-    readonly upstreams: readonly Upstream[],
+    upstreams: readonly Upstream[],
     readonly meta: MetadataStore,
     readonly blobs: BlobStore,
     readonly retention: BlobRetention,
@@ -39,7 +44,12 @@ export class ProxyCore {
     /** Milliseconds since the epoch: verdict and tag lifetimes, listing and health times. */
     readonly now: () => number = Date.now,
   ) {
-    for (const u of upstreams) metrics.upstreamUp.set({ upstream: u.name }, 1);
+    this.health = new UpstreamHealth(metrics, log, meta, now, upstreams.map((u) => u.name));
+    const observer = {
+      request: (upstream: string, operation: string, outcome: string) => metrics.upstreamRequests.inc({ upstream, operation, outcome }),
+      health: (upstream: string, ok: boolean, error?: string) => this.health.set(upstream, ok, error),
+    };
+    this.upstreams = upstreams.map((u) => (u instanceof UpstreamGateway ? u : new UpstreamGateway(u, observer)));
   }
 
   /** Runs `work` in the background, tracked so that idle() can wait for it. */
@@ -76,20 +86,12 @@ export class ProxyCore {
     return this.modeFor(upstream) === 'warn' ? `${this.gate.revision}+warn` : this.gate.revision;
   }
 
-  /** Runs one upstream operation, recording its outcome in metrics and (on change) the upstream's health. */
-  async upstreamCall<T>(upstream: Upstream, operation: string, work: () => Promise<T>): Promise<T> {
-    try {
-      const result = await work();
-      this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: 'ok' });
-      this.setHealth(upstream, true);
-      return result;
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? 'error';
-      this.metrics.upstreamRequests.inc({ upstream: upstream.name, operation, outcome: code });
-      // Down means unreachable, rate limiting or failing (5xx): a 400, 405 or 501 is an answer, not an outage.
-      if (isUnavailableError(error)) this.setHealth(upstream, false, (error as Error).message);
-      throw error;
-    }
+  /**
+   * Kept for callers written before the gateway: the upstream's gateway already counts the call and reports its
+   * health, so this only runs it (counting here too would count every request twice).
+   */
+  upstreamCall<T>(_upstream: Upstream, _operation: string, work: () => Promise<T>): Promise<T> {
+    return work();
   }
 
   /**
@@ -99,7 +101,8 @@ export class ProxyCore {
    */
   async listing<T>(upstream: Upstream, kind: ListingKind, repository: string, query: string, work: () => Promise<T>): Promise<{ value: T; stale: boolean }> {
     try {
-      const value = await this.upstreamCall(upstream, kind, work);
+      // `work` reads through the upstream's gateway, which counts it and reports the upstream's health.
+      const value = await work();
       await this.meta.putListing(kind, upstream.name, repository, query, { value, at: this.now() });
       return { value, stale: false };
     } catch (error) {
@@ -112,16 +115,7 @@ export class ProxyCore {
     }
   }
 
-  setHealth(upstream: Upstream, ok: boolean, error?: string): void {
-    if (this.health.get(upstream.name) === ok) return;
-    this.health.set(upstream.name, ok);
-    this.metrics.upstreamUp.set({ upstream: upstream.name }, ok ? 1 : 0);
-    if (!ok) this.log.warn({ upstream: upstream.name, error }, 'upstream unavailable');
-    else this.log.info({ upstream: upstream.name }, 'upstream available');
-    void this.meta.putHealth(upstream.name, { ok, at: this.now(), ...(error !== undefined ? { error } : {}) }).catch(() => undefined);
-  }
-
   upstreamHealth(): Record<string, boolean | undefined> {
-    return Object.fromEntries(this.upstreams.map((u) => [u.name, this.health.get(u.name)]));
+    return this.health.snapshot(this.upstreams.map((u) => u.name));
   }
 }

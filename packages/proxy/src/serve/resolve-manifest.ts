@@ -6,6 +6,7 @@ import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
 import { cachedBlobSource } from './cached-blob-source.js';
+import { EvaluationOutages } from './evaluation-outages.js';
 import { takeLock, waitForPeer } from '../store/peer-lock.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -30,9 +31,8 @@ export function checkReference(reference: string): { digest?: string } {
 
 async function fetchManifest(core: ProxyCore, route: UpstreamRoute, reference: string): Promise<UpstreamManifest> {
   const { upstream, repository } = route;
-  const manifest = await core.manifestFlights.run(JSON.stringify([upstream.name, repository, reference]), () =>
-    core.upstreamCall(upstream, 'manifest', () => upstream.getManifest(repository, reference)),
-  );
+  // Through the upstream's gateway: concurrent pulls of one reference share the request, which is counted.
+  const manifest = await upstream.getManifest(repository, reference);
   await core.meta.putManifest(upstream.name, repository, manifest.digest, { bytes: manifest.bytes, mediaType: manifest.mediaType });
   return manifest;
 }
@@ -173,7 +173,9 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
   const { upstream, repository } = route;
   const parents = await core.meta.getParents(revision, upstream.name, repository, manifest.digest);
   let verdict: Verdict;
+  // The upstream's gateway: the gate's reads (manifests, signatures, referrers, attestations) are counted and shared.
   const source = upstream.source(repository);
+  const outages = new EvaluationOutages();
   try {
     verdict = await core.gate.evaluate({
       upstream: upstream.name,
@@ -182,14 +184,15 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
       digest: manifest.digest,
       mediaType: manifest.mediaType,
       manifest: manifest.bytes,
-      source: cachedBlobSource(core, route, source),
+      source: cachedBlobSource(core, route, source, outages),
       signatureSource: source,
       ...(parents.length > 0 ? { parents } : {}),
     });
   } catch (error) {
     if (isUnavailableError(error)) {
+      outages.saw(error);
       const reason = (error as Error).message.slice(0, 300);
-      return undecided(core, route, reference, manifest.digest, context, [reason]);
+      return undecided(core, route, reference, manifest.digest, context, [reason], outages);
     }
     core.metrics.verdicts.inc({ decision: 'error' });
     core.log.error({ upstream: upstream.name, repository, digest: manifest.digest, err: error }, 'gate evaluation failed; failing closed');
@@ -200,7 +203,7 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
       reason,
     });
   }
-  if (verdict.indeterminate === true && core.modeFor(upstream) === 'enforce') return undecided(core, route, reference, manifest.digest, context, verdict.reasons);
+  if (verdict.indeterminate === true && core.modeFor(upstream) === 'enforce') return undecided(core, route, reference, manifest.digest, context, verdict.reasons, outages);
   core.metrics.verdicts.inc({ decision: verdict.decision });
   // In warn mode a denied manifest is served, so what it references must be servable too (under the +warn revision).
   if (verdict.decision !== 'deny' || core.modeFor(upstream) === 'warn') {
@@ -220,15 +223,17 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
 }
 
 /**
- * The gate could not read its evidence (an upstream unavailable for the moment): not a policy decision. Audited as
- * `indeterminate` with the cause, never stored as a verdict, answered 503 so the client retries.
+ * The gate could not read its evidence (an upstream, or the proxy's own store, unavailable for the moment): not a
+ * policy decision. Audited as `indeterminate` with the cause, never stored as a verdict, answered 503 so the client
+ * retries — naming the store when it was the store, so nobody goes looking at a healthy upstream.
  */
-async function undecided(core: ProxyCore, route: UpstreamRoute, reference: string, digest: string, context: RequestContext, reasons: string[]): Promise<never> {
+async function undecided(core: ProxyCore, route: UpstreamRoute, reference: string, digest: string, context: RequestContext, reasons: string[], outages: EvaluationOutages): Promise<never> {
   const { upstream, repository } = route;
   core.metrics.verdicts.inc({ decision: 'indeterminate' });
   core.log.warn({ upstream: upstream.name, repository, digest, reasons }, 'gate could not read its evidence; undecided, not cached');
   await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest, verdict: 'indeterminate', rule: 'unavailable', reasons, policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
-  throw new OciError(503, 'UNAVAILABLE', `tollgate could not read what the policy needs for ${repository}@${digest} from upstream ${upstream.name} right now; try again`, { digest, reasons: reasons.slice(0, 5) });
+  const where = outages.storeUnavailable ? ": the tollgate proxy's store is unavailable right now" : ` from upstream ${upstream.name} right now`;
+  throw new OciError(503, 'UNAVAILABLE', `tollgate could not read what the policy needs for ${repository}@${digest}${where}; try again`, { digest, reasons: reasons.slice(0, 5) });
 }
 
 function contextFields(context: RequestContext): { client?: string; identity?: string } {

@@ -1,0 +1,46 @@
+import type { Readable } from 'node:stream';
+import { signatureLocationOf, type ContentSource, type Descriptor, type OpenBlobOptions, type RawManifest, type SignatureLocation, type SignatureLocationSource } from '@tollgate/core';
+import type { CountedCalls } from './counted-calls.js';
+import type { GatewayFlights } from './gateway-flights.js';
+import { GatewaySignatureReader } from './gateway-signature-reader.js';
+
+/**
+ * An upstream repository as the gate reads it (GateRequest.source / signatureSource), through the gateway: manifests
+ * and blobs counted (child manifests shared between concurrent askers), and its signatures read through a
+ * GatewaySignatureReader. Bytes pass as the wrapped source gave them; the gate checks them against their digests.
+ */
+export class GatewaySource implements ContentSource, SignatureLocationSource {
+  readonly description: string;
+
+  constructor(
+    private readonly inner: ContentSource,
+    private readonly repository: string,
+    private readonly calls: CountedCalls,
+    private readonly flights: GatewayFlights,
+  ) {
+    this.description = inner.description;
+  }
+
+  resolveRoot(): Promise<RawManifest> {
+    return this.calls.run('manifest', () => this.inner.resolveRoot());
+  }
+
+  fetchManifest(descriptor: Descriptor): Promise<RawManifest> {
+    const key = JSON.stringify([this.repository, descriptor.digest, descriptor.mediaType]);
+    return this.flights.sourceManifests.run(key, () => this.calls.run('manifest', () => this.inner.fetchManifest(descriptor)));
+  }
+
+  openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<Readable> {
+    return this.calls.run('blob', () => this.inner.openBlob(descriptor, options));
+  }
+
+  signatureLocation(): SignatureLocation | undefined {
+    const location = signatureLocationOf(this.inner);
+    if (location === undefined) return undefined;
+    return { reader: new GatewaySignatureReader(location.reader, this.calls, this.flights), repository: location.repository };
+  }
+
+  async close(): Promise<void> {
+    await this.inner.close?.();
+  }
+}
