@@ -87,14 +87,6 @@ export class ProxyCore {
   }
 
   /**
-   * Kept for callers written before the gateway: the upstream's gateway already counts the call and reports its
-   * health, so this only runs it (counting here too would count every request twice).
-   */
-  upstreamCall<T>(_upstream: Upstream, _operation: string, work: () => Promise<T>): Promise<T> {
-    return work();
-  }
-
-  /**
    * A listing (tags page, referrers index) from the upstream, remembered; while the upstream is unavailable (down,
    * 429, 5xx) the last one it gave is answered instead, marked stale. A listing only names tags or artifacts: what a
    * client then pulls by them is still verified and gated as always.

@@ -89,7 +89,8 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
     tempPath,
     finalPath: core.blobs.committedPath(tempPath, digest),
     ...(upload !== undefined ? { upload } : {}),
-    open: (signal) => core.upstreamCall(upstream, 'blob', () => upstream.getBlob(repository, digest, size, signal)),
+    // Through the upstream's gateway, which counts the request and reports the upstream's health.
+    open: (signal) => upstream.getBlob(repository, digest, size, signal),
     commit: (temp) => core.blobs.commit(temp, digest),
     onBytes: (n) => core.metrics.upstreamBytes.inc({ upstream: upstream.name }, n),
   });
