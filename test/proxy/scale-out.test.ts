@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, HeadObjectCommand, ListMultipartUploadsCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startRgw, type RunningRgw } from '../support/rgw.js';
@@ -136,6 +136,7 @@ beforeAll(async () => {
     ['truncate', [20 * MiB]],
     ['reset', [20 * MiB]],
     ['corrupt', [1 * MiB]],
+    ['vanished', [1 * MiB]],
     ['redirect', [1 * MiB]],
     ['gc-old', [1 * MiB]],
     ['gc-new', [1 * MiB]],
@@ -248,6 +249,19 @@ describe('three replicas over Ceph RGW and Redis', () => {
     expect(sha256(good.body)).toBe(layer.digest);
     expect(blobGets(layer.digest)).toBe(2);
     expect((await auditEvents()).some((e) => e.type === 'blob-integrity' && e.digest === layer.digest)).toBe(true);
+  }, 120_000);
+
+  it('an object Redis knows but S3 lost is fetched again whole, never a short read', async () => {
+    const layer = images.get('vanished')!.layers[0]!;
+    expect((await pull(lb.url, 'vanished')).blobs.every((b) => b.ok)).toBe(true);
+    await eventually('the blob to be committed', () => objectExists(layer.digest));
+    await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
+    for (const replica of replicas) {
+      const again = await fetchAll(`${replica!.url}/v2/${REPO}/blobs/${layer.digest}`);
+      expect(again.status).toBe(200);
+      expect(sha256(again.body)).toBe(layer.digest);
+    }
+    expect(blobGets(layer.digest)).toBe(2);
   }, 120_000);
 
   it('redirect: true answers a committed, admitted blob with a presigned S3 URL; anything else is streamed or refused', async () => {

@@ -153,16 +153,19 @@ const PEER_VERDICT_WAIT_MS = 60_000;
 async function evaluateOnce(core: ProxyCore, route: UpstreamRoute, revision: string, reference: string, manifest: UpstreamManifest, context: RequestContext, key: string): Promise<GateOutcome> {
   const { upstream, repository } = route;
   const name = `verdict:${key}`;
+  const stored = async () => {
+    const verdict = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
+    return verdict !== undefined && verdictStands(core, verdict) ? verdict : undefined;
+  };
   const lock = await takeLock(core.meta, name);
   if (lock === undefined) {
-    const stored = async () => {
-      const verdict = await core.meta.getVerdict(revision, upstream.name, repository, manifest.digest);
-      return verdict !== undefined && verdictStands(core, verdict) ? verdict : undefined;
-    };
     const peer = await waitForPeer(core.meta, name, stored, PEER_VERDICT_WAIT_MS);
     if (peer !== undefined) return { verdict: peer, cached: true };
   }
   try {
+    // A peer may have stored its verdict and released the lock between our first look and taking it.
+    const meanwhile = lock !== undefined ? await stored() : undefined;
+    if (meanwhile !== undefined) return { verdict: meanwhile, cached: true };
     return await evaluate(core, route, revision, reference, manifest, context);
   } finally {
     await lock?.release();
