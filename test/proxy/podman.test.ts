@@ -12,6 +12,7 @@
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { allowListGate } from '../../packages/proxy/src/index.js';
+import { runCli } from '../support/cli.js';
 import { skopeoInspectDigest, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startFaultProxy, type FaultProxy } from './support/fault-proxy.js';
 import { noise, pushTestImage } from './support/images.js';
@@ -144,6 +145,22 @@ insecure = true
       expect(result.stderr).toMatch(/denied/i);
       expect(result.stderr).toContain('no digests are allowed for up/team/evil');
       expect(direct('team/evil')).toBe(before);
+    });
+
+    it('`tollgate proxy client-config podman` prints the location remap: a denied image fails, nothing reaches the original location', async () => {
+      const printed = await runCli(['proxy', 'client-config', 'podman', '--proxy', proxy.url, '--registry', original.host]);
+      expect(printed.code, printed.stderr).toBe(0);
+      expect(printed.stdout).toContain(`[[registry]]\nprefix = "${original.host}"\nlocation = "${proxy.host}"\ninsecure = true\n`);
+      const p = await podman();
+      const conf = await p.writeRegistriesConf('client-config.conf', `unqualified-search-registries = []\n\n${printed.stdout}`);
+      const before = direct('team/evil');
+      const evil = await pull(p, `${original.host}/team/evil:1`, { registriesConf: conf });
+      expect(evil.code).not.toBe(0);
+      expect(evil.stderr).toContain('no digests are allowed for up/team/evil');
+      expect(direct('team/evil')).toBe(before);
+      const app = await pull(p, `${original.host}/team/app:1`, { registriesConf: conf });
+      expect(app.code, app.stderr).toBe(0);
+      expect(app.digest).toBe(appDigest);
     });
 
     it('location remap: an admitted image comes from the proxy under its upstream digest', async () => {

@@ -24,3 +24,5 @@ export { refreshingGate, type RefreshingGate, type RefreshingGateOptions } from 
 export { startWebhook, type StartWebhookOptions } from './webhook/start-webhook.js';
 export { loadWebhookConfig, normalizeWebhookConfig, type WebhookConfig } from './webhook/webhook-config.js';
 export { MAX_REVIEW_BYTES, type WebhookServer } from './webhook/server.js';
+export { clientConfig, CLIENT_KINDS, type ClientConfig, type ClientConfigFile, type ClientConfigRequest, type ClientKind } from './clients/client-config.js';
+export { parseProxyAddress, parseRegistryHost, parseUpstreamPrefix, type ProxyAddress } from './clients/proxy-address.js';

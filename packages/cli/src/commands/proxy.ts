@@ -1,4 +1,4 @@
-import { Command } from 'commander';
+import { Argument, Command } from 'commander';
 import { TollgateError } from '@tollgate/core';
 import type { ProxyConfig } from '@tollgate/proxy';
 
@@ -119,6 +119,92 @@ function gcCommand(): Command {
     );
 }
 
+interface ClientConfigFlags {
+  proxy: string;
+  registry?: string[];
+  upstreamPrefix?: string;
+  json?: boolean;
+}
+
+/** `# text` wrapped to lines of at most ~116 characters. */
+function wrapComment(text: string): string[] {
+  const lines: string[] = [];
+  let line = '#';
+  for (const word of text.split(' ')) {
+    if (line.length + word.length + 1 > 116 && line !== '#') {
+      lines.push(line);
+      line = '#';
+    }
+    line += ` ${word}`;
+  }
+  return [...lines, line];
+}
+
+const collect = (value: string, previous: string[] | undefined) => [...(previous ?? []), value];
+
+function clientConfigCommand(): Command {
+  return new Command('client-config')
+    .description('print the node configuration that sends a client\'s pulls to the proxy and nowhere else (no fallback to the registry)')
+    .addArgument(new Argument('<client>', 'the client on the node').choices(['containerd', 'podman', 'docker']))
+    .requiredOption('--proxy <url>', 'the proxy as nodes reach it, e.g. https://tollgate.example.com:5000')
+    .option('--registry <host[=prefix]>', 'a registry whose pulls go to the proxy, optionally with the proxy\'s path prefix for its upstream (repeatable; default docker.io)', collect)
+    .option('--upstream-prefix <prefix>', 'the proxy\'s path prefix for the one --registry (podman, docker; containerd routes on ?ns= instead)')
+    .option('--json', 'print {client, files: [{path, content}], caveats, pullAs?}', false)
+    .addHelpText(
+      'after',
+      `
+containerd  /etc/containerd/certs.d/<registry>/hosts.toml with server = the proxy AND a [host] table for it
+            (containerd 1.6 ignores a file without the [host] table; the mirror form falls back on any status >= 400).
+            The proxy needs an upstream with ns: <registry>.
+podman      a registries.conf.d drop-in that rewrites the registry's location to the proxy (a [[registry.mirror]]
+            falls back to the registry when the proxy refuses).
+docker      cannot be forced: registry-mirrors falls back too. Prints the caveat and how to pull by the proxy's name.
+
+Exit codes: 0 printed, 2 a usage error (a bad URL, registry or prefix).
+
+Examples:
+  tollgate proxy client-config containerd --proxy https://tollgate.example.com:5000 --registry docker.io > hosts.toml
+  tollgate proxy client-config podman --proxy https://tollgate.example.com:5000 --registry docker.io=hub --registry ghcr.io=ghcr
+  tollgate proxy client-config docker --proxy https://tollgate.example.com:5000 --upstream-prefix hub
+
+Docs: docs/proxy.md ("Client set-up")`,
+    )
+    .action(
+      withStatus(async (client: 'containerd' | 'podman' | 'docker', flags: ClientConfigFlags) => {
+        const proxy = await proxyModule();
+        const address = proxy.parseProxyAddress(flags.proxy);
+        const registries: string[] = [];
+        const prefixes = new Map<string, string>();
+        for (const given of flags.registry ?? ['docker.io']) {
+          const [host, prefix] = given.split('=', 2) as [string, string | undefined];
+          const registry = proxy.parseRegistryHost(host);
+          if (registries.includes(registry)) throw new TollgateError('USAGE', `--registry ${registry} is given twice`);
+          registries.push(registry);
+          if (prefix !== undefined) prefixes.set(registry, proxy.parseUpstreamPrefix(prefix));
+        }
+        if (flags.upstreamPrefix !== undefined) {
+          if (registries.length !== 1 || prefixes.size > 0) throw new TollgateError('USAGE', '--upstream-prefix goes with exactly one --registry; for several, write --registry <host>=<prefix>');
+          prefixes.set(registries[0]!, proxy.parseUpstreamPrefix(flags.upstreamPrefix));
+        }
+        const config = proxy.clientConfig(client, { proxy: address, registries, prefixes });
+        if (flags.json) {
+          writeJson(config);
+          return ExitCode.Ok;
+        }
+        if (client === 'docker') {
+          const lines = config.caveats.flatMap((c) => wrapComment(c));
+          lines.push('#', '# Pull through the proxy by its name, e.g.:', ...(config.pullAs ?? []).map((name) => `#   docker pull ${name}`));
+          writeOut(lines.join('\n'));
+        }
+        for (const file of config.files) {
+          if (client === 'docker') writeOut(`# ${file.path}:`);
+          writeOut(file.content);
+        }
+        return ExitCode.Ok;
+      }),
+    );
+}
+
 async function loadMaxBytes(value: string): Promise<number> {
   if (/^\s*0\s*$/.test(value)) return 0;
   const { normalizeProxyConfig } = await proxyModule();
@@ -129,9 +215,9 @@ async function loadMaxBytes(value: string): Promise<number> {
 
 export function proxyCommand(): Command {
   const command = new Command('proxy')
-    .description('the pull-through registry proxy that serves only admitted images (serve, gc)')
-    .addHelpText('after', '\nExamples:\n  tollgate proxy serve --config tollgate.yaml\n  tollgate proxy gc --config tollgate.yaml\n\nDocs: docs/proxy.md');
-  for (const sub of [serveCommand(), gcCommand()]) {
+    .description('the pull-through registry proxy that serves only admitted images (serve, gc, client-config)')
+    .addHelpText('after', '\nExamples:\n  tollgate proxy serve --config tollgate.yaml\n  tollgate proxy gc --config tollgate.yaml\n  tollgate proxy client-config containerd --proxy https://tollgate.example.com:5000\n\nDocs: docs/proxy.md');
+  for (const sub of [serveCommand(), gcCommand(), clientConfigCommand()]) {
     sub.exitOverride();
     command.addCommand(sub);
   }
