@@ -104,6 +104,14 @@ describe('a proxy on Redis metadata', () => {
         expect(answer.body.toString()).not.toContain(PASSWORD);
       }
     }
+    // A tag list is read from the upstream, then cannot be recorded: the store's 503, not the upstream's.
+    const tags = await within(REFUSED_WITHIN_MS, () => fetchAll(`${proxy.url}/v2/team/app/tags/list`));
+    expect(tags.status).toBe(503);
+    expect(tags.body.toString()).toMatch(/store is unavailable/);
+    // The proxy's own store is what is down: the upstream is not marked down, in /readyz or in the metrics.
+    const ready = JSON.parse((await fetchAll(`${proxy.url}/readyz`)).body.toString()) as { upstreams: Record<string, boolean> };
+    expect(ready.upstreams.lab).toBe(true);
+    expect((await fetchAll(`${proxy.url}/metrics`)).body.toString()).toMatch(/^tollgate_proxy_upstream_up\{upstream="lab"\} 1$/m);
 
     await redis.start();
     const before = manifestRequests();

@@ -15,6 +15,8 @@ export type Fault =
   | 'drip' // sends one byte, then nothing more until the client gives up
   | 'stall' // sends half the body, emits 'stalled', then holds the connection open
   | '400' // an answer, not an outage: {"errors":[{"code":"UNSUPPORTED"}]}
+  | '405' // an answer too (a registry that does not allow the method), same body
+  | '501' // an answer too (not implemented), same body
   | '429'
   | '500'
   | 'refuse' // destroys the socket before any response
@@ -93,8 +95,8 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       req.socket.destroy();
       return;
     }
-    if (fault === '400' || fault === '429' || fault === '500') {
-      const code = fault === '400' ? 'UNSUPPORTED' : fault === '429' ? 'TOOMANYREQUESTS' : 'UNKNOWN';
+    if (fault === '400' || fault === '405' || fault === '501' || fault === '429' || fault === '500') {
+      const code = fault === '429' ? 'TOOMANYREQUESTS' : fault === '500' ? 'UNKNOWN' : 'UNSUPPORTED';
       res.writeHead(Number(fault), { 'content-type': 'application/json' });
       res.end(JSON.stringify({ errors: [{ code, message: 'injected by the fault proxy' }] }));
       return;
