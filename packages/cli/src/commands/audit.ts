@@ -39,6 +39,17 @@ function clean(text: string, max: number): string {
   return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
+/** An admission event's IMAGE cell: the object, then each image as the proxy routed it (else as the object named it). */
+function admissionImages(event: AuditRecord): string {
+  const name = typeof event.name === 'string' ? event.name : '';
+  const object = `${typeof event.kind === 'string' ? event.kind : 'review'} ${typeof event.namespace === 'string' ? `${event.namespace}/` : ''}${name}`.trim();
+  const targets = Array.isArray(event.targets) ? (event.targets as { upstream?: unknown; repository?: unknown; digest?: unknown }[]) : [];
+  const images = targets.length > 0
+    ? targets.map((t) => `${String(t.upstream)}/${String(t.repository)}${t.digest !== undefined ? `@${short(t.digest)}` : ''}`)
+    : (Array.isArray(event.images) ? event.images : []).map(String);
+  return images.length > 0 ? `${object}: ${images.join(', ')}` : object;
+}
+
 function row(event: AuditRecord): string[] {
   const time = typeof event.time === 'string' ? event.time : new Date(event.at).toISOString();
   const image = event.repository !== undefined ? `${event.upstream !== undefined ? `${event.upstream}/` : ''}${event.repository}` : '';
@@ -53,6 +64,11 @@ function row(event: AuditRecord): string[] {
   }
   if (move !== undefined && event.type === 'verdict') reason = `[tag ${move.tag} moved ${short(move.from)} → ${short(move.to)}] ${reason}`;
   const who = event.identity !== undefined ? ` (${clean(String(event.identity), 40)})` : '';
+  if (event.type === 'admission') {
+    // The rule column says which webhook decided; an admission names several images.
+    const webhook = typeof event.webhook === 'string' ? event.webhook : '-';
+    return [time, verdict, clean(admissionImages(event), 90) + who, webhook, clean(reason, 160)];
+  }
   const digest = event.digest !== undefined ? `@${short(event.digest)}` : '';
   return [time, verdict, clean(`${image}${digest}`, 90) + who, event.rule ?? '-', clean(reason, 160)];
 }
@@ -63,7 +79,7 @@ export function auditCommand(): Command {
     .option('-d, --data <dir>', 'the proxy data directory (level store in <dir>/meta)')
     .option('-c, --config <file>', 'the proxy config (reads its store: level, Redis, or audit.file while the proxy holds level)')
     .option('--since <when>', 'only events since a duration ago (30m, 2h, 7d) or an RFC 3339 time')
-    .option('--image <glob>', 'only events for images matching a glob over <upstream>/<repository> or <repository> (e.g. "hub/library/*")')
+    .option('--image <glob>', 'only events for images matching a glob over <upstream>/<repository> or <repository> (e.g. "hub/library/*"); admission events match by any of their images')
     .addOption(new Option('--verdict <verdict>', 'only events with this verdict').choices(['allow', 'deny', 'warn', 'indeterminate']))
     .option('--limit <n>', 'at most this many events (the newest)', '1000')
     .option('--json', 'print the events as a JSON array', false)

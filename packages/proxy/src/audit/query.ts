@@ -35,19 +35,37 @@ export function auditMatcher(query: AuditQuery): (event: AuditEvent) => boolean 
   return (event) => {
     if (query.since !== undefined && !(event.at >= query.since)) return false;
     if (query.verdict !== undefined && event.verdict !== query.verdict) return false;
-    if (glob !== undefined) {
-      const repository = event.repository;
-      if (typeof repository !== 'string') return false;
-      const names = event.upstream !== undefined ? [`${event.upstream}/${repository}`, repository] : [repository];
-      const candidates = [...names];
-      for (const n of names) {
-        if (typeof event.digest === 'string') candidates.push(`${n}@${event.digest}`);
-        if (typeof event.reference === 'string' && !event.reference.includes(':')) candidates.push(`${n}:${event.reference}`);
-      }
-      if (!candidates.some((c) => glob(c))) return false;
-    }
+    if (glob !== undefined && !imageNames(event).some((name) => glob(name))) return false;
     return true;
   };
+}
+
+/** `<upstream>/<repository>` and `<repository>`, each also with `@<digest>` and `:<tag>` when known. */
+function namesOf(upstream: unknown, repository: unknown, digest: unknown, reference: unknown): string[] {
+  if (typeof repository !== 'string') return [];
+  const names = typeof upstream === 'string' ? [`${upstream}/${repository}`, repository] : [repository];
+  const out = [...names];
+  for (const n of names) {
+    if (typeof digest === 'string') out.push(`${n}@${digest}`);
+    if (typeof reference === 'string' && !reference.includes(':')) out.push(`${n}:${reference}`);
+  }
+  return out;
+}
+
+/**
+ * What `--image` is matched against. Most events name one image (upstream, repository, digest, reference). An
+ * `admission` event names several: each image the proxy routed (`targets`: upstream, repository, admitted digest),
+ * the images as the object named them, and what the mutating webhook pinned them to.
+ */
+function imageNames(event: AuditEvent): string[] {
+  if (event.type !== 'admission') return namesOf(event.upstream, event.repository, event.digest, event.reference);
+  const out: string[] = [];
+  for (const target of Array.isArray(event.targets) ? (event.targets as Record<string, unknown>[]) : []) {
+    if (typeof target === 'object' && target !== null) out.push(...namesOf(target.upstream, target.repository, target.digest, undefined));
+  }
+  for (const image of Array.isArray(event.images) ? event.images : []) if (typeof image === 'string') out.push(image);
+  for (const pin of Array.isArray(event.pins) ? (event.pins as Record<string, unknown>[]) : []) if (typeof pin?.to === 'string') out.push(pin.to);
+  return out;
 }
 
 /** The newest `limit` matching events from a store, oldest first. */

@@ -12,6 +12,16 @@ export interface AdmissionDecision {
   images: string[];
   /** Mutating: each image rewritten, from → to. */
   pins?: { from: string; to: string }[];
+  /** The images the proxy routes: upstream and repository (and the digest admitted), for `tollgate audit --image`. */
+  targets?: AdmissionTarget[];
+}
+
+/** One image of a review as the proxy routes it. */
+export interface AdmissionTarget {
+  image: string;
+  upstream: string;
+  repository: string;
+  digest?: string;
 }
 
 /** The object's name, or `<generateName>*` for one the API server has not named yet. */
@@ -45,6 +55,7 @@ export async function recordAdmission(audit: AuditLog, mode: WebhookMode, reques
     verdict: decision.verdict,
     reasons: decision.reasons,
     ...(decision.pins !== undefined && decision.pins.length > 0 ? { pins: decision.pins } : {}),
+    ...(decision.targets !== undefined && decision.targets.length > 0 ? { targets: decision.targets } : {}),
     ...(request.dryRun ? { dryRun: true } : {}),
   });
 }

@@ -1,6 +1,6 @@
 import type { ProxyCore } from '../serve/proxy-core.js';
 import { quoted, ReviewRefusal, type AdmissionRequest } from './admission-review.js';
-import { metadataName, recordAdmission, type AdmissionDecision, type WebhookMode } from './admission-audit.js';
+import { metadataName, recordAdmission, type AdmissionDecision, type AdmissionTarget, type WebhookMode } from './admission-audit.js';
 import { evaluateImages, type ImageOutcome } from './evaluate-images.js';
 import { targetFor, type ImageTarget } from './image-target.js';
 import type { ImageSlot } from './pod-images.js';
@@ -44,8 +44,17 @@ function targetsOf(context: WebhookContext, mode: WebhookMode, slots: readonly I
   return { targets, problems };
 }
 
-function refused(message: string, reasons: string[], images: string[]): { result: ReviewResult; decision: AdmissionDecision } {
-  return { result: { allowed: false, code: 403, message }, decision: { verdict: 'deny', reasons, images } };
+function refused(message: string, reasons: string[], images: string[], targets: AdmissionTarget[] = []): { result: ReviewResult; decision: AdmissionDecision } {
+  return { result: { allowed: false, code: 403, message }, decision: { verdict: 'deny', reasons, images, ...(targets.length > 0 ? { targets } : {}) } };
+}
+
+/** Each image the proxy routes, as `<upstream>/<repository>` (what `tollgate audit --image` matches), with the digest admitted. */
+function auditTargets(targets: ReadonlyMap<string, ImageTarget>, outcomes?: ReadonlyMap<string, ImageOutcome>): AdmissionTarget[] {
+  return [...targets].map(([image, target]) => {
+    const outcome = outcomes?.get(image);
+    const digest = outcome?.admitted ? outcome.digest : target.digest;
+    return { image, upstream: target.route.upstream.name, repository: target.route.repository, ...(digest !== undefined ? { digest } : {}) };
+  });
 }
 
 async function decide(context: WebhookContext, mode: WebhookMode, request: AdmissionRequest): Promise<{ result: ReviewResult; decision: AdmissionDecision }> {
@@ -55,7 +64,7 @@ async function decide(context: WebhookContext, mode: WebhookMode, request: Admis
   const images = [...new Set(slots.map((s) => s.image))];
   const what = objectName(request);
   const { targets, problems } = targetsOf(context, mode, slots);
-  if (problems.length > 0) return refused(`tollgate refused ${what}: ${problems.join('; ')}`, problems, images);
+  if (problems.length > 0) return refused(`tollgate refused ${what}: ${problems.join('; ')}`, problems, images, auditTargets(targets));
   const outcomes = await evaluateImages(context.core, targets, { identity: request.username ?? 'unknown' }, context.budgetMs);
   const failures: string[] = [];
   const warnings: string[] = [];
@@ -63,8 +72,8 @@ async function decide(context: WebhookContext, mode: WebhookMode, request: Admis
     if (!outcome.admitted) failures.push(`${subject(image, slots)}: ${outcome.why}`);
     else if (outcome.decision === 'warn') warnings.push(`tollgate (warn mode) admitted ${subject(image, slots)}: ${outcome.reasons.join('; ')}`);
   }
-  if (failures.length > 0) return refused(`tollgate refused ${what}: ${failures.join('; ')}`, failures, images);
-  const decision: AdmissionDecision = { verdict: warnings.length > 0 ? 'warn' : 'allow', reasons: warnings, images };
+  if (failures.length > 0) return refused(`tollgate refused ${what}: ${failures.join('; ')}`, failures, images, auditTargets(targets, outcomes));
+  const decision: AdmissionDecision = { verdict: warnings.length > 0 ? 'warn' : 'allow', reasons: warnings, images, targets: auditTargets(targets, outcomes) };
   if (mode === 'validate') return { result: { allowed: true, warnings }, decision };
   // Each image's name on the proxy, by the digest just admitted; an image already so named is left as it is.
   const pinnedAs = new Map<string, string>();

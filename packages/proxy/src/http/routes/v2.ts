@@ -9,6 +9,7 @@ import type { ProxyCore } from '../../serve/proxy-core.js';
 import { checkReference, resolveManifest } from '../../serve/resolve-manifest.js';
 import { admittedBlob, openBlob, redirectTarget, sendOpened } from '../../serve/serve-blob.js';
 import { sendFileRange } from '../../serve/send-file.js';
+import { accessSubject } from '../access-subject.js';
 import { OciError, toOciError, type Subject } from '../oci-error.js';
 import { parseRange } from '../range.js';
 
@@ -130,13 +131,13 @@ async function referrers(core: ProxyCore, request: FastifyRequest, reply: Fastif
   return reply.header('content-type', MediaType.OciIndex).send(Buffer.from(JSON.stringify(body)));
 }
 
-async function authenticate(core: ProxyCore, request: FastifyRequest, name: string | undefined) {
+async function authenticate(core: ProxyCore, request: FastifyRequest, name: string | undefined, ns: string | undefined) {
   try {
     return await core.auth.authenticate(request, name);
   } catch (error) {
     if (error instanceof ChallengeError && error.audit !== undefined) {
       core.metrics.authFailures.inc({ reason: error.audit.reason.startsWith('token scope') ? 'scope' : core.auth.mode === 'token' ? 'token' : 'credentials' });
-      await core.audit.record({ type: 'access', client: request.ip, identity: error.audit.identity, verdict: 'deny', rule: 'authentication', reasons: [error.audit.reason], ...(name !== undefined ? { repository: name.slice(0, 256) } : {}) });
+      await core.audit.record({ type: 'access', client: request.ip, identity: error.audit.identity, verdict: 'deny', rule: 'authentication', reasons: [error.audit.reason], ...(name !== undefined ? accessSubject(core.upstreams, name, ns) : {}) });
     }
     throw error;
   }
@@ -155,7 +156,7 @@ export function registerV2Routes(app: FastifyInstance, core: ProxyCore): void {
     request.tollgateKind = target.kind;
     const ns = firstQuery(request.query, 'ns');
     try {
-      const client = await authenticate(core, request, 'name' in target && target.kind !== 'invalid-name' ? target.name : undefined);
+      const client = await authenticate(core, request, 'name' in target && target.kind !== 'invalid-name' ? target.name : undefined, ns);
       request.tollgateIdentity = client.identity;
       switch (target.kind) {
         case 'ping':
