@@ -1,5 +1,7 @@
 import { TollgateError } from '@tollgate/core';
+import { ServeRefusal } from '../serve/refusal.js';
 import { OciError } from './oci-error-body.js';
+import { refusalResponse } from './refusal-response.js';
 import { sanitizeServerText } from './server-text.js';
 import { upstreamAnswer, upstreamRefusedCredentials } from './upstream-answer.js';
 
@@ -17,6 +19,7 @@ export type Subject = 'manifest' | 'blob' | 'tags' | 'referrers' | 'other';
  */
 export function toOciError(error: unknown, subject: Subject): OciError {
   if (error instanceof OciError) return error;
+  if (error instanceof ServeRefusal) return refusalResponse(error);
   if (!(error instanceof TollgateError)) return new OciError(500, 'UNKNOWN', 'internal error in the tollgate proxy; see its log');
   const message = sanitizeServerText(error.message, 600);
   switch (error.code) {

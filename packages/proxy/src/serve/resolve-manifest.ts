@@ -1,12 +1,13 @@
 import { isUnavailableError, parseDigest, parseManifest } from '@tollgate/core';
 import type { TagMove } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
-import { isUpstreamUnavailable, OciError } from '../http/oci-error.js';
+import { isUpstreamUnavailable } from '../upstream/unavailable.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { TagEntry } from '../store/metadata-store.js';
 import type { UpstreamManifest } from '../upstream/types.js';
 import { cachedBlobSource } from './cached-blob-source.js';
 import { EvaluationOutages } from './evaluation-outages.js';
+import { refuse } from './refusal.js';
 import { takeLock, waitForPeer } from '../store/peer-lock.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -16,16 +17,16 @@ export interface ResolvedManifest extends UpstreamManifest {
   verdict: Verdict;
 }
 
-/** Validates a manifest reference: a digest (DIGEST_INVALID when malformed) or a tag. */
+/** Validates a manifest reference: a digest (refused as an invalid digest when malformed) or a tag. */
 export function checkReference(reference: string): { digest?: string } {
   if (reference.includes(':')) {
     try {
       return { digest: parseDigest(reference).value };
     } catch (error) {
-      throw new OciError(400, 'DIGEST_INVALID', (error as Error).message.slice(0, 300));
+      refuse({ kind: 'invalid-digest' }, (error as Error).message.slice(0, 300));
     }
   }
-  if (!TAG.test(reference)) throw new OciError(404, 'MANIFEST_UNKNOWN', 'manifest unknown: the reference is neither a valid tag nor a digest');
+  if (!TAG.test(reference)) refuse({ kind: 'unknown-reference' }, 'manifest unknown: the reference is neither a valid tag nor a digest');
   return {};
 }
 
@@ -201,10 +202,7 @@ async function evaluate(core: ProxyCore, route: UpstreamRoute, revision: string,
     core.log.error({ upstream: upstream.name, repository, digest: manifest.digest, err: error }, 'gate evaluation failed; failing closed');
     const reason = error instanceof Error ? error.message.slice(0, 300) : 'gate error';
     await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest: manifest.digest, verdict: 'deny', rule: 'gate-error', reasons: [reason], policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
-    throw new OciError(403, 'DENIED', `tollgate could not evaluate the policy for ${repository}@${manifest.digest}; refusing it (fail closed)`, {
-      digest: manifest.digest,
-      reason,
-    });
+    refuse({ kind: 'gate-error', digest: manifest.digest, reason }, `tollgate could not evaluate the policy for ${repository}@${manifest.digest}; refusing it (fail closed)`);
   }
   if (verdict.indeterminate === true && core.modeFor(upstream) === 'enforce') return undecided(core, route, reference, manifest.digest, context, verdict.reasons, outages);
   core.metrics.verdicts.inc({ decision: verdict.decision });
@@ -236,7 +234,7 @@ async function undecided(core: ProxyCore, route: UpstreamRoute, reference: strin
   core.log.warn({ upstream: upstream.name, repository, digest, reasons }, 'gate could not read its evidence; undecided, not cached');
   await core.audit.record({ type: 'verdict', ...contextFields(context), upstream: upstream.name, repository, reference, digest, verdict: 'indeterminate', rule: 'unavailable', reasons, policyRevision: core.gate.revision, mode: core.modeFor(upstream), cached: false });
   const where = outages.storeUnavailable ? ": the tollgate proxy's store is unavailable right now" : ` from upstream ${upstream.name} right now`;
-  throw new OciError(503, 'UNAVAILABLE', `tollgate could not read what the policy needs for ${repository}@${digest}${where}; try again`, { digest, reasons: reasons.slice(0, 5) });
+  refuse({ kind: 'indeterminate', digest, reasons, cause: outages.storeUnavailable ? 'store' : 'upstream' }, `tollgate could not read what the policy needs for ${repository}@${digest}${where}; try again`);
 }
 
 function contextFields(context: RequestContext): { client?: string; identity?: string } {
@@ -262,7 +260,8 @@ function applyTagPin(core: ProxyCore, route: UpstreamRoute, tag: string, resolut
 
 /**
  * Resolves a manifest reference to verified bytes and a digest, and has the gate evaluate it before anything is
- * served. A deny becomes DENIED with the rule and reasons in `detail` (in warn mode: served, recorded as `warn`).
+ * served. A deny is refused as `denied` with the verdict (in warn mode: served, recorded as `warn`); an evaluation
+ * that could not read its evidence as `indeterminate` (ServeRefusal: http/ makes them 403 DENIED and 503).
  * Every decision is written to the audit trail.
  */
 export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, reference: string, context: RequestContext = {}): Promise<ResolvedManifest> {
@@ -312,13 +311,7 @@ export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, ref
   if (verdict.decision === 'deny') {
     core.metrics.denied.inc({ reason: verdict.rule === 'pin-tags' ? 'tag-moved' : 'policy' });
     const reasons = verdict.reasons.join('; ');
-    throw new OciError(403, 'DENIED', `denied by tollgate policy${verdict.rule !== undefined ? ` (rule ${verdict.rule})` : ''}: ${reasons}`, {
-      digest: manifest.digest,
-      rule: verdict.rule,
-      reasons: verdict.reasons,
-      policyRevision: verdict.policyRevision,
-      ...(move !== undefined ? { tagMove: move } : {}),
-    });
+    refuse({ kind: 'denied', digest: manifest.digest, verdict, ...(move !== undefined ? { move } : {}) }, `denied by tollgate policy${verdict.rule !== undefined ? ` (rule ${verdict.rule})` : ''}: ${reasons}`);
   }
   if (verdict.decision === 'warn') core.log.warn({ upstream: upstream.name, repository, digest: manifest.digest, reasons: verdict.reasons }, 'gate warning; serving');
   return { ...manifest, verdict };

@@ -1,12 +1,12 @@
 import { unlink, type FileHandle } from 'node:fs/promises';
 import { parseDigest, TollgateError } from '@tollgate/core';
 import { BlobFetch, type ByteSink } from '../fetch/blob-fetch.js';
-import { OciError } from '../http/oci-error.js';
 import type { StoredRead } from '../store/blobs/types.js';
 import { takeLock, waitForPeer, type HeldLock } from '../store/peer-lock.js';
 import { sendVerifiedRemote } from './send-remote.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
+import { isPolicyRefusal, refuse } from './refusal.js';
 import { resolveManifest, verdictStands, type RequestContext } from './resolve-manifest.js';
 
 /**
@@ -21,28 +21,26 @@ export async function admittedBlob(core: ProxyCore, route: UpstreamRoute, rawDig
   try {
     digest = parseDigest(rawDigest).value;
   } catch (error) {
-    throw new OciError(400, 'DIGEST_INVALID', (error as Error).message.slice(0, 300));
+    refuse({ kind: 'invalid-digest' }, (error as Error).message.slice(0, 300));
   }
   const revision = core.revisionFor(route.upstream);
   const admission = await core.meta.getAdmission(revision, route.upstream.name, route.repository, digest);
   if (admission === undefined) {
     core.metrics.denied.inc({ reason: 'blob' });
-    throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', {
-      reason: 'no manifest admitted in this repository references this blob; pull the image manifest first',
-    });
+    refuse({ kind: 'blob-not-admitted', reason: 'no manifest admitted in this repository references this blob; pull the image manifest first' }, 'blob unknown to registry');
   }
   let verdict = await core.meta.getVerdict(revision, route.upstream.name, route.repository, admission.manifest);
   if (verdict === undefined || !verdictStands(core, verdict)) {
     try {
       verdict = (await resolveManifest(core, route, admission.manifest, context)).verdict;
     } catch (error) {
-      if (!(error instanceof OciError && error.code === 'DENIED')) throw error;
+      if (!isPolicyRefusal(error)) throw error;
       verdict = { decision: 'deny', reasons: [error.message], policyRevision: core.gate.revision };
     }
   }
   if (verdict.decision === 'deny' && core.modeFor(route.upstream) === 'enforce') {
     core.metrics.denied.inc({ reason: 'blob' });
-    throw new OciError(404, 'BLOB_UNKNOWN', 'blob unknown to registry', { reason: `the manifest that admitted this blob (${admission.manifest}) is now denied: ${(verdict.reasons[0] ?? verdict.rule ?? 'policy').slice(0, 200)}` });
+    refuse({ kind: 'blob-not-admitted', reason: `the manifest that admitted this blob (${admission.manifest}) is now denied: ${(verdict.reasons[0] ?? verdict.rule ?? 'policy').slice(0, 200)}` }, 'blob unknown to registry');
   }
   return { digest, size: admission.size };
 }
@@ -61,7 +59,7 @@ async function openCached(core: ProxyCore, digest: string, size: number, range?:
   if (read === undefined) return undefined;
   if (read.size !== size) {
     if (read.kind === 'file') await read.handle.close();
-    throw new OciError(502, 'BLOB_UNKNOWN', `blob ${digest} is ${read.size} bytes in the store but the admitting manifest declares ${size}; refusing it`);
+    refuse({ kind: 'blob-size-conflict' }, `blob ${digest} is ${read.size} bytes in the store but the admitting manifest declares ${size}; refusing it`);
   }
   core.retention.touch(digest);
   core.metrics.cache.inc({ kind: 'blob', result: 'hit' });
@@ -189,11 +187,11 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
     }
     return joinFetch(fetch, size, range);
   }
-  throw new OciError(503, 'UNAVAILABLE', `blob ${digest} could not be opened; try again`);
+  refuse({ kind: 'blob-busy' }, `blob ${digest} could not be opened; try again`);
 }
 
 async function joinFetch(fetch: BlobFetch, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
-  if (fetch.size !== size) throw new OciError(502, 'BLOB_UNKNOWN', `blob ${fetch.digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
+  if (fetch.size !== size) refuse({ kind: 'blob-size-conflict' }, `blob ${fetch.digest} is being fetched with size ${fetch.size} but this repository's manifest declares ${size}`);
   const release = fetch.acquire();
   try {
     // Waiting for the upstream's answer first lets a failure still become an error response, not a cut body.

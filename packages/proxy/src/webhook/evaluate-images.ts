@@ -1,4 +1,5 @@
 import { OciError, toOciError } from '../http/oci-error.js';
+import { ServeRefusal } from '../serve/refusal.js';
 import { resolveManifest, type RequestContext } from '../serve/resolve-manifest.js';
 import type { ProxyCore } from '../serve/proxy-core.js';
 import type { ImageTarget } from './image-target.js';
@@ -44,7 +45,7 @@ async function evaluateOne(core: ProxyCore, target: ImageTarget, context: Reques
     const decision = verdict.decision === 'warn' ? 'warn' : 'allow';
     return { admitted: true, digest: resolved.digest, decision, ...(verdict.rule !== undefined ? { rule: verdict.rule } : {}), reasons: verdict.reasons };
   } catch (error) {
-    if (!(error instanceof OciError)) core.log.warn({ err: error, upstream: target.route.upstream.name, repository: target.route.repository }, 'webhook: evaluating an image failed; refusing it');
+    if (!(error instanceof OciError || error instanceof ServeRefusal)) core.log.warn({ err: error, upstream: target.route.upstream.name, repository: target.route.repository }, 'webhook: evaluating an image failed; refusing it');
     return refusal(target, error);
   }
 }
