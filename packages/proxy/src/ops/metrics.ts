@@ -8,7 +8,7 @@ export function createMetrics() {
     registry,
     requests: new Counter({ name: 'tollgate_proxy_requests_total', help: 'Client requests by kind, method and status code', labelNames: ['kind', 'method', 'status'], registers: [registry] }),
     requestSeconds: new Histogram({ name: 'tollgate_proxy_request_duration_seconds', help: 'Time to answer client requests', labelNames: ['kind'], buckets: [0.005, 0.02, 0.1, 0.5, 2, 10, 60], registers: [registry] }),
-    upstreamRequests: new Counter({ name: 'tollgate_proxy_upstream_requests_total', help: 'Requests to upstreams by operation and outcome', labelNames: ['upstream', 'operation', 'outcome'], registers: [registry] }),
+    upstreamRequests: new Counter({ name: 'tollgate_proxy_upstream_requests_total', help: 'Requests to upstreams (serving and the gate alike) by operation (manifest, blob, tags, referrers, signature-referrers, signature-manifest, signature-blob) and outcome (ok or an error code)', labelNames: ['upstream', 'operation', 'outcome'], registers: [registry] }),
     upstreamBytes: new Counter({ name: 'tollgate_proxy_upstream_bytes_total', help: 'Blob bytes received from upstreams', labelNames: ['upstream'], registers: [registry] }),
     servedBytes: new Counter({ name: 'tollgate_proxy_served_blob_bytes_total', help: 'Blob bytes sent to clients (from cache or while fetching)', registers: [registry] }),
     cache: new Counter({ name: 'tollgate_proxy_cache_total', help: 'Cache lookups by kind (blob, manifest, tag) and result (hit, miss, stale)', labelNames: ['kind', 'result'], registers: [registry] }),
@@ -22,7 +22,7 @@ export function createMetrics() {
     tagMutations: new Counter({ name: 'tollgate_proxy_tag_mutations_total', help: 'Tags seen pointing at a new digest', labelNames: ['upstream'], registers: [registry] }),
     warned: new Counter({ name: 'tollgate_proxy_warn_mode_served_total', help: 'Manifests served in warn mode that enforce mode would have denied', labelNames: ['upstream'], registers: [registry] }),
     authFailures: new Counter({ name: 'tollgate_proxy_auth_failures_total', help: 'Client requests refused by authentication or access rules, by reason (credentials, token, scope, access)', labelNames: ['reason'], registers: [registry] }),
-    upstreamUp: new Gauge({ name: 'tollgate_proxy_upstream_up', help: '1 when the last request to the upstream succeeded', labelNames: ['upstream'], registers: [registry] }),
+    upstreamUp: new Gauge({ name: 'tollgate_proxy_upstream_up', help: '0 once a request found the upstream unavailable (unreachable, 429, 5xx but 501), 1 again once one succeeds; answers (4xx, 501) and the proxy store failing leave it as it is', labelNames: ['upstream'], registers: [registry] }),
   };
   return m;
 }
