@@ -114,6 +114,25 @@ describe('the gate reads through the gateway', () => {
   });
 });
 
+describe("the gate's reads and the upstream's health", () => {
+  it('a referrers listing the upstream fails is undecided (503) and marks the upstream down; the next pull brings it back', async () => {
+    // Another image pulled first, so the upstream is known up; `other` has no verdict yet, so its pull asks the gate.
+    const { repo, image } = await signedImage();
+    expect((await manifest(repo, image.descriptor.digest)).status).toBe(200);
+    const { repo: other } = await signedImage();
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+    faults.arm('500', (r) => r.path.startsWith(`/v2/${other}/referrers/`));
+    const undecided = await manifest(other);
+    expect(undecided.status).toBe(503);
+    const error = (JSON.parse(undecided.body.toString()) as { errors: { code: string; message: string }[] }).errors[0]!;
+    expect(error.code).toBe('UNAVAILABLE');
+    expect(error.message).toMatch(/from upstream up right now/);
+    expect(await upstreamUp()).toEqual({ ready: false, gauge: 0 });
+    expect((await manifest(other)).status).toBe(200);
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+  });
+});
+
 describe('concurrent identical reads share one upstream request', () => {
   it('referrers listings, signature manifests and signature blobs, for the gate and for clients', async () => {
     const { repo, image } = await signedImage();
