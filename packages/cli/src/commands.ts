@@ -24,3 +24,4 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> =
   audit: async () => (await import('./commands/audit.js')).auditCommand(),
   webhook: async () => (await import('./commands/webhook.js')).webhookCommand(),
 };
+  copy: async () => (await import('./commands/copy.js')).copyCommand(),

@@ -20,6 +20,7 @@ import { auditCommand } from './commands/audit.js';
 import { webhookCommand } from './commands/webhook.js';
 
 /** Every command, in the order of the help. */
+import { copyCommand } from './commands/copy.js';
 export function createProgram(): Command {
   const program = createRootProgram();
   program.addCommand(inspectCommand());
@@ -42,3 +43,4 @@ export function createProgram(): Command {
   program.addCommand(webhookCommand());
   return program;
 }
+  program.addCommand(copyCommand());

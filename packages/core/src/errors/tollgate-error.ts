@@ -32,6 +32,10 @@ export type ErrorCode =
   /** The metadata or blob store cannot be reached right now (down, restarting, not answering); retry later. */
   | 'STORE_UNAVAILABLE'
   | 'USAGE'
+  /** The destination already has something else under that name (a tag naming another digest); --force replaces it. */
+  | 'ALREADY_EXISTS'
+  /** A PKCS#11 token or module refused or failed an operation (wrong PIN, no such token or key, module error). */
+  | 'PKCS11_ERROR'
   | 'INVALID_CONFIG'
   | 'INVALID_TRUSTED_ROOT'
   | 'INVALID_BUNDLE'

@@ -12,6 +12,8 @@ import { checkDigest, checkRepository } from './names.js';
 export interface PushBlobOptions {
   /** Upload in PATCH chunks of this many bytes instead of one PUT. */
   chunkSize?: number;
+  /** The caller has just asked (HEAD) and the registry lacks the blob: skip the existence check. */
+  knownMissing?: boolean;
 }
 
 /** The next upload URL from a Location header: relative or absolute, but on the registry's own host only. */
@@ -101,8 +103,10 @@ export async function pushBlob(
   }
   const chunkSize = options.chunkSize;
   if (chunkSize !== undefined && (!Number.isSafeInteger(chunkSize) || chunkSize <= 0)) throw registryError('USAGE', context, 'chunk size must be a positive integer');
-  const existing = await headBlob(http, repository, digest);
-  if (existing !== undefined && existing.size === size) return;
+  if (options.knownMissing !== true) {
+    const existing = await headBlob(http, repository, digest);
+    if (existing !== undefined && existing.size === size) return;
+  }
 
   let location = await startUpload(http, repository, context);
   if (chunkSize === undefined) {
