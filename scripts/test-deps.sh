@@ -3,7 +3,8 @@
 # distribution's docker-registry, skopeo, podman, umoci, redis-server, htpasswd (apache2-utils), zstd, and a
 # single-node Ceph for the S3 blob store's tests (radosgw with its monitor and OSD: scripts/ceph-rgw.sh), containerd
 # (its own daemon per test: test/support/containerd.ts), and — when the machine's apt has it — kubectl (Debian's
-# kubernetes-client) for rendering deploy/kubernetes; without kubectl that test is skipped with the reason.
+# kubernetes-client) for rendering deploy/kubernetes; without kubectl that test is skipped with the reason. SoftHSM2
+# (a real PKCS#11 token, initialised by each test in a temp dir) and OpenSC's pkcs11-tool for the PKCS#11 key tests.
 set -euo pipefail
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
@@ -19,6 +20,8 @@ declare -A package_for=(
   [python3]=python3
   [radosgw]="ceph-mon ceph-osd radosgw ceph-common"
   [containerd]=containerd
+  [softhsm2-util]=softhsm2
+  [pkcs11-tool]=opensc
 )
 missing=()
 for tool in "${!package_for[@]}"; do
