@@ -92,5 +92,7 @@ it('kill -9 mid-pull leaves nothing servable, and a restart cleans up and serves
   const blob = await fetchAll(`${restarted.url}/v2/crash/app/blobs/${layer.digest}`);
   expect(blob.status).toBe(200);
   expect(sha256(blob.body)).toBe(layer.digest);
+  // The client has its last byte once the digest matched; storing the blob follows.
+  await restarted.proxy.core.idle();
   expect((await readFile(join(dataDir, 'blobs', 'sha256', hex))).length).toBe(layer.size);
 });

@@ -170,7 +170,8 @@ describe('three replicas over Ceph RGW and Redis', () => {
     expect(result.code, result.stderr).toBe(0);
     for (const blob of [image.config, ...image.layers]) {
       expect(blobGets(blob.digest)).toBe(1);
-      expect(await objectExists(blob.digest)).toBe(true);
+      // The client has its last byte once the digest matched; the upload's completion follows.
+      await eventually(`${blob.digest} to be committed`, () => objectExists(blob.digest));
     }
     // The balancer spread skopeo's requests over the replicas.
     expect(lb.served.filter((n) => n > 0).length).toBeGreaterThan(1);
@@ -210,7 +211,7 @@ describe('three replicas over Ceph RGW and Redis', () => {
     expect(again.status).toBe(200);
     expect(sha256(again.body)).toBe(layer.digest);
     expect(blobGets(layer.digest)).toBe(2);
-    expect(await objectExists(layer.digest)).toBe(true);
+    await eventually('the blob to be committed', () => objectExists(layer.digest));
     expect(await pendingUploads(layer.digest)).toBe(0);
     await launch(0, revision1);
   }, 120_000);
@@ -229,7 +230,7 @@ describe('three replicas over Ceph RGW and Redis', () => {
       const good = await fetchAll(`${lb.url}/v2/${REPO}/blobs/${layer.digest}`);
       expect(good.status).toBe(200);
       expect(sha256(good.body), fault).toBe(layer.digest);
-      expect(await objectExists(layer.digest)).toBe(true);
+      await eventually(`${fault}: the good download to be committed`, () => objectExists(layer.digest));
     }
     const integrity = (await auditEvents()).filter((e) => e.type === 'blob-integrity' && e.digest === images.get('flip')!.layers[0]!.digest);
     expect(integrity.length).toBeGreaterThanOrEqual(1);
@@ -279,6 +280,7 @@ describe('three replicas over Ceph RGW and Redis', () => {
       const first = await fetchAll(`${redirecting.url}/v2/${REPO}/blobs/${layer.digest}`, { redirect: 'manual' });
       expect(first.status).toBe(200);
       expect(sha256(first.body)).toBe(layer.digest);
+      await eventually('the blob to be committed', () => objectExists(layer.digest));
       const second = await fetch(`${redirecting.url}/v2/${REPO}/blobs/${layer.digest}`, { redirect: 'manual' });
       expect(second.status).toBe(307);
       const location = second.headers.get('location')!;

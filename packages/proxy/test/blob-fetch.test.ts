@@ -302,7 +302,7 @@ describe('BlobFetch', () => {
     expect(store.hasSync(digest)).toBe(false);
   });
 
-  it('the last byte waits for the fsync of the verified temp file and its rename into the store', async () => {
+  it('the last byte goes out once the digest matched, without waiting for the fsync and rename; done waits for them', async () => {
     const blob = randomBytes(1024 * 1024 + 1);
     const disk = slowDisk();
     disk.state.gateSync = true;
@@ -311,21 +311,40 @@ describe('BlobFetch', () => {
     const digest = sha(blob);
     const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest), openTempFile: disk.openTempFile });
     const reader = fetch.createReader();
-    const flow = received(reader, blob.length - 1);
-    let ended = false;
-    reader.on('end', () => (ended = true));
+    const got = collect(reader);
+    let committed = false;
+    void fetch.done.then(() => (committed = true));
     upstream.end(blob);
-    await flow.reached;
+    const result = await got;
+    expect(result.error).toBeUndefined();
+    expect(result.bytes.equals(blob)).toBe(true);
+    // The client is done while the fsync is still held: the blob is not in the store yet.
     await disk.syncReached;
-    expect(flow.bytes()).toBe(blob.length - 1);
-    expect(ended).toBe(false);
+    expect(committed).toBe(false);
     expect(store.hasSync(digest)).toBe(false);
     disk.releaseSync();
     await fetch.done;
-    await new Promise((resolve) => reader.once('end', resolve));
     expect(disk.state.synced).toBe(true);
-    expect(flow.bytes()).toBe(blob.length);
     expect((await readFile(store.path(digest))).equals(blob)).toBe(true);
+  });
+
+  it('a range that ends before the blob does completes only once the whole blob verified', async () => {
+    const blob = randomBytes(256 * 1024);
+    const upstream = new PassThrough();
+    const digest = sha(blob);
+    const fetch = new BlobFetch({ digest, size: blob.length, tempPath: store.tempPath(), finalPath: store.path(digest), open: async () => upstream, commit: (t) => store.commit(t, digest) });
+    const reader = fetch.createReader(0, 1023);
+    const flow = received(reader, 1023);
+    let ended = false;
+    reader.on('end', () => (ended = true));
+    upstream.write(blob.subarray(0, 128 * 1024));
+    await flow.reached;
+    expect(flow.bytes()).toBe(1023);
+    expect(ended).toBe(false);
+    upstream.end(blob.subarray(128 * 1024));
+    await fetch.done;
+    await new Promise((resolve) => (ended ? resolve(undefined) : reader.once('end', resolve)));
+    expect(flow.bytes()).toBe(1024);
   });
 });
 

@@ -56,8 +56,8 @@ export interface BlobFetchOptions {
  * Each reader's last byte (the blob's, or its range's) is held back until the digest and size are verified, so a
  * client never receives a complete blob or range that failed verification: on any failure (upstream, digest, size,
  * disk) every reader is destroyed (the client sees a cut connection) and the temp file is removed. The last byte
- * goes out once the verified temp file is fsynced and renamed into the store, so a client that has the whole blob
- * finds it cached.
+ * goes out as soon as the digest and size matched; storing the blob (fsync and rename, or completing the S3 upload)
+ * follows without holding the client (a failure there costs the cache, never correctness: `done` rejects).
  */
 export class BlobFetch {
   state: FetchState = 'pending';
@@ -68,6 +68,8 @@ export class BlobFetch {
   readonly done: Promise<void>;
   /** Bytes received from the upstream and given to the hash. */
   private received = 0;
+  /** The whole blob arrived with the right size and digest (it may not be stored yet). */
+  private verified = false;
   private readonly window = new ByteWindow();
   private writer: TempFileWriter | undefined;
   private waiters: (() => void)[] = [];
@@ -152,6 +154,10 @@ export class BlobFetch {
       if (actual !== digest) {
         throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
       }
+      // Verified: every reader may have its last byte now. Storing the blob (fsync and rename, or the rest of the
+      // S3 upload) is the cache's business, not the client's: it goes on while the readers finish.
+      this.verified = true;
+      this.notify();
       await this.writer.finish();
       await this.options.upload?.complete();
       await this.options.commit(tempPath);
@@ -292,12 +298,12 @@ export class BlobFetch {
 
   /**
    * The offset up to which (exclusive) a reader of bytes [.., end] may send now: what has been received and hashed.
-   * Until the blob is verified and committed, the last byte the reader asked for is held back whatever it is: a
+   * Until the whole blob is verified, the last byte the reader asked for is held back whatever it is: a
    * range that ends before the blob does must not complete (a clean 206) on bytes that may yet fail verification,
    * any more than a full GET may.
    */
   private sendableUpTo(end: number): number {
-    if (this.state === 'committed') return end + 1;
+    if (this.state === 'committed' || this.verified) return end + 1;
     return Math.min(this.received, end);
   }
 
@@ -376,8 +382,8 @@ export class BlobFetch {
         sink.uncork();
         if (!flowing && !closed) await drainedOrClosed();
       }
-      // Reached only once committed (the held-back last byte is sent then), or when the sink closed.
-      while (!closed && this.state !== 'committed') {
+      // Reached only once verified (the held-back last byte is sent then), or when the sink closed.
+      while (!closed && this.state !== 'committed' && !this.verified) {
         if (this.state === 'failed') throw this.error ?? new Error('blob fetch failed');
         await changedOrClosed();
       }
