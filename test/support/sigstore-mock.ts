@@ -34,8 +34,8 @@ export interface SigstoreMock {
   issuer: string;
   /** TrustedRoot JSON (cosign/sigstore-go `trusted_root.json` format) for this instance. */
   trustedRootJson: string;
-  /** An identity token for `subject` (the certificate SAN), issued by `issuer` unless overridden. */
-  mintToken(subject: string, issuer?: string): string;
+  /** An identity token for `subject` (the certificate SAN), issued by `issuer` unless overridden; `claims` replace or add claims (`aud`, `exp` …). */
+  mintToken(subject: string, issuer?: string, claims?: Record<string, unknown>): string;
   /** Requests served, by path. */
   requests: Map<string, number>;
   stop(): Promise<void>;
@@ -139,9 +139,9 @@ export async function startSigstoreMock(): Promise<SigstoreMock> {
     tsaUrl: url,
     issuer: DEFAULT_ISSUER,
     trustedRootJson: JSON.stringify(trustedRoot),
-    mintToken(subject: string, issuer = DEFAULT_ISSUER): string {
+    mintToken(subject: string, issuer = DEFAULT_ISSUER, claims: Record<string, unknown> = {}): string {
       const now = Math.floor(Date.now() / 1000);
-      return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: issuer, sub: subject, aud: 'sigstore', iat: now, exp: now + 600 })}.`;
+      return `${b64url({ alg: 'none', typ: 'JWT' })}.${b64url({ iss: issuer, sub: subject, aud: 'sigstore', iat: now, exp: now + 600, ...claims })}.`;
     },
     requests,
     stop: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -20,8 +20,10 @@ export const COMMAND_MODULES: Readonly<Record<string, () => Promise<Command>>> =
   attest: async () => (await import('./commands/attest.js')).attestCommand(),
   verify: async () => (await import('./commands/verify.js')).verifyCommand(),
   'verify-attestation': async () => (await import('./commands/verify-attestation.js')).verifyAttestationCommand(),
+  tree: async () => (await import('./commands/tree.js')).treeCommand(),
+  download: async () => (await import('./commands/download.js')).downloadCommand(),
   notation: async () => (await import('./commands/notation.js')).notationCommand(),
   audit: async () => (await import('./commands/audit.js')).auditCommand(),
   webhook: async () => (await import('./commands/webhook.js')).webhookCommand(),
-};
   copy: async () => (await import('./commands/copy.js')).copyCommand(),
+};

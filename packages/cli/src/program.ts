@@ -15,12 +15,14 @@ import { signCommand } from './commands/sign.js';
 import { attestCommand } from './commands/attest.js';
 import { verifyCommand } from './commands/verify.js';
 import { verifyAttestationCommand } from './commands/verify-attestation.js';
+import { treeCommand } from './commands/tree.js';
+import { downloadCommand } from './commands/download.js';
 import { notationCommand } from './commands/notation.js';
 import { auditCommand } from './commands/audit.js';
 import { webhookCommand } from './commands/webhook.js';
+import { copyCommand } from './commands/copy.js';
 
 /** Every command, in the order of the help. */
-import { copyCommand } from './commands/copy.js';
 export function createProgram(): Command {
   const program = createRootProgram();
   program.addCommand(inspectCommand());
@@ -38,9 +40,11 @@ export function createProgram(): Command {
   program.addCommand(attestCommand());
   program.addCommand(verifyCommand());
   program.addCommand(verifyAttestationCommand());
+  program.addCommand(treeCommand());
+  program.addCommand(downloadCommand());
   program.addCommand(notationCommand());
   program.addCommand(auditCommand());
   program.addCommand(webhookCommand());
+  program.addCommand(copyCommand());
   return program;
 }
-  program.addCommand(copyCommand());

@@ -16,6 +16,7 @@ import {
 import { addJsonOption } from '../options/common-options.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { addSigningOptions, registryReference, signingFrom, type SigningFlags } from '../options/signing-options.js';
+import { addRecursiveOption, recursiveTargets, targetLabel } from '../options/recursive-option.js';
 import { writeErr, writeJson, writeOut } from '../output/write.js';
 import { ExitCode } from '../exit-codes.js';
 import { withStatus } from '../run-status.js';
@@ -24,6 +25,7 @@ interface AttestFlags extends SigningFlags, RegistryFlags {
   predicate?: string;
   type: string;
   json: boolean;
+  recursive: boolean;
 }
 
 const MAX_PREDICATE_BYTES = 32 * 1024 * 1024;
@@ -35,18 +37,21 @@ export function attestCommand(): Command {
     .option('--predicate <file>', 'the predicate (JSON; any text for --type custom); not used with --type filemanifest')
     .requiredOption('--type <type>', 'slsaprovenance, slsaprovenance1, spdxjson, cyclonedx, vuln, openvex, custom, filemanifest, or a predicate type URI');
   addSigningOptions(command);
+  addRecursiveOption(command, 'for an index: attest the index and every manifest it lists (each its own attestation; filemanifest computed per platform)');
   addJsonOption(command);
   addRegistryOptions(command);
   command.addHelpText('after', `
 --type filemanifest computes tollgate's predicate https://tollgate.dev/attestations/filemanifest/v1 from the image
 itself: its full merged file index (path -> type, mode, owner, size, sha256), so any later change of a file can be
 proven against the signed baseline. See docs/signing.md.
+--recursive attests an index and each platform manifest it lists, as sign --recursive.
 
 Exit status: 0 attested and attached, 2 usage error, unreadable predicate or key, registry or service failure.
 
 Examples:
   tollgate attest localhost:5000/app:v1 --key cosign.key --type slsaprovenance1 --predicate provenance.json
   tollgate attest localhost:5000/app:v1 --key cosign.key --type filemanifest --tlog-upload=false
+  tollgate attest localhost:5000/multi:v1 --key cosign.key --type slsaprovenance1 --predicate p.json --recursive
   tollgate attest registry.example.com/app@sha256:… --identity-token @token.jwt --type https://example.com/p/v1 --predicate p.json`);
   return command.action(withStatus(async (image: string, flags: AttestFlags) => {
     const predicateType = predicateTypeFor(flags.type);
@@ -55,14 +60,17 @@ Examples:
     const registry = registryOptionsFrom(flags);
     const client = new RegistryClient(reference.registry, registry);
     let predicate: unknown;
-    if (predicateType === FILEMANIFEST_PREDICATE_TYPE) {
-      if (flags.predicate !== undefined) throw new TollgateError('USAGE', '--type filemanifest computes the predicate from the image; do not give --predicate');
-      const opened = await openImage(`docker://${reference.toString()}`, { registry });
+    const fileManifestOf = async (target: typeof reference): Promise<unknown> => {
+      const opened = await openImage(`docker://${target.toString()}`, { registry });
       try {
-        predicate = await computeFileManifest(opened.image);
+        return await computeFileManifest(opened.image);
       } finally {
         await opened.source.close?.();
       }
+    };
+    if (predicateType === FILEMANIFEST_PREDICATE_TYPE) {
+      if (flags.predicate !== undefined) throw new TollgateError('USAGE', '--type filemanifest computes the predicate from the image; do not give --predicate');
+      if (!flags.recursive) predicate = await fileManifestOf(reference);
     } else {
       if (flags.predicate === undefined) throw new TollgateError('USAGE', `--type ${flags.type} needs --predicate <file>`);
       const bytes = await readInputFile(flags.predicate, MAX_PREDICATE_BYTES, 'predicate');
@@ -70,11 +78,35 @@ Examples:
         ? wrapCustomPredicate(bytes.toString('utf8'))
         : parseStrictJson(bytes, `predicate ${flags.predicate}`, { maxBytes: MAX_PREDICATE_BYTES });
     }
-    const result = await attestImage(reference, signing, { client, predicateType, predicate, referrersMode: flags.registryReferrers, legacy: flags.legacy });
-    if (flags.json) writeJson({ image, attested: result.reference, digest: result.digest, predicateType, referrer: result.referrer, legacyTag: result.legacyTag });
-    else {
-      writeErr(`Pushing attestation (${predicateType}) to: ${reference.name}`);
-      writeOut(result.reference);
+    const options = { client, predicateType, referrersMode: flags.registryReferrers, legacy: flags.legacy };
+    if (!flags.recursive) {
+      const result = await attestImage(reference, signing, { ...options, predicate });
+      if (flags.json) writeJson({ image, attested: result.reference, digest: result.digest, predicateType, referrer: result.referrer, legacyTag: result.legacyTag, identityTokenSource: signing.identityTokenSource });
+      else {
+        writeErr(`Pushing attestation (${predicateType}) to: ${reference.name}`);
+        writeOut(result.reference);
+      }
+      return ExitCode.Ok;
+    }
+    const targets = await recursiveTargets(client, reference, true);
+    if (!flags.json) writeErr(`Pushing ${targets.length} attestations (${predicateType}) to: ${reference.name}`);
+    const attested = [];
+    for (const { target, reference: pinned } of targets) {
+      const targetPredicate = predicateType === FILEMANIFEST_PREDICATE_TYPE ? await fileManifestOf(pinned) : predicate;
+      const result = await attestImage(pinned, signing, { ...options, predicate: targetPredicate });
+      attested.push({ target, result });
+      if (!flags.json) {
+        writeErr(`  ${targetLabel(target)}`);
+        writeOut(result.reference);
+      }
+    }
+    if (flags.json) {
+      const [root, ...children] = attested;
+      writeJson({
+        image, attested: root!.result.reference, digest: root!.result.digest, predicateType, referrer: root!.result.referrer, legacyTag: root!.result.legacyTag,
+        manifests: children.map(({ target, result }) => ({ attested: result.reference, digest: result.digest, platform: target.platform, referrer: result.referrer, legacyTag: result.legacyTag })),
+        identityTokenSource: signing.identityTokenSource,
+      });
     }
     return ExitCode.Ok;
   }));

@@ -32,7 +32,7 @@ Examples:
     const artifact = await readInputFile(file, MAX_ARTIFACT_BYTES, 'artifact');
     const bundle = await signBlob(artifact, signing);
     await writeFileAtomic(flags.bundle, `${JSON.stringify(bundle)}\n`);
-    if (flags.json) writeJson({ artifact: file, bundle: flags.bundle, mediaType: bundle.mediaType, tlogEntries: bundle.verificationMaterial.tlogEntries.length });
+    if (flags.json) writeJson({ artifact: file, bundle: flags.bundle, mediaType: bundle.mediaType, tlogEntries: bundle.verificationMaterial.tlogEntries.length, identityTokenSource: signing.identityTokenSource });
     else writeErr(`Wrote bundle to ${flags.bundle}`);
     return ExitCode.Ok;
   }));

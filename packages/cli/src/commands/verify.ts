@@ -7,11 +7,14 @@ import { registryReference } from '../options/signing-options.js';
 import { addTrustOptions, trustFrom, type TrustFlags } from '../options/trust-options.js';
 import { addVerifyLimitOptions, limitsFrom, type VerifyLimitFlags } from '../options/verify-image-options.js';
 import { reportVerification } from '../output/verification.js';
+import { reportRecursiveVerification } from '../output/recursive-verification.js';
+import { addRecursiveOption, recursiveTargets } from '../options/recursive-option.js';
 import { withStatus } from '../run-status.js';
 
 interface VerifyFlags extends TrustFlags, RegistryFlags, VerifyLimitFlags {
   annotations?: string[];
   json: boolean;
+  recursive: boolean;
 }
 
 export function verifyCommand(): Command {
@@ -21,6 +24,7 @@ export function verifyCommand(): Command {
   addTrustOptions(command);
   addAnnotationOption(command, 'annotation the signed payload must carry (repeatable): key=value');
   addVerifyLimitOptions(command);
+  addRecursiveOption(command, 'for an index: verify the index and every manifest it lists; fails if any of them fails');
   addJsonOption(command);
   addRegistryOptions(command);
   command.addHelpText('after', `
@@ -29,12 +33,14 @@ legacy simple-signing payload, this repository); the certificate chains to the t
 issuer match (exactly, or a regexp matched against the whole value), or the key matches; it is in the
 transparency log (unless --insecure-ignore-tlog) with a matching entry; the signing time is inside the
 certificate's validity. Discovery: referrers API, then the sha256-<hex> tag, then the legacy sha256-<hex>.sig tag.
+--recursive verifies an index and each platform manifest it lists (as signed by sign --recursive), each on its own.
 
-Exit status: 0 at least one valid signature, 1 none (each examined signature's reason is printed), 2 usage or
-operational error.
+Exit status: 0 at least one valid signature (with --recursive: on every manifest), 1 none (each examined
+signature's reason is printed; with --recursive the manifests that failed are listed), 2 usage or operational error.
 
 Examples:
   tollgate verify localhost:5000/app:v1 --key cosign.pub --insecure-ignore-tlog
+  tollgate verify localhost:5000/multi:v1 --key cosign.pub --recursive
   tollgate verify ghcr.io/org/app@sha256:… --certificate-identity-regexp 'https://github\\.com/org/.*' \\
     --certificate-oidc-issuer https://token.actions.githubusercontent.com --json`);
   return command.action(withStatus(async (image: string, flags: VerifyFlags) => {
@@ -42,12 +48,12 @@ Examples:
     const reference = parseReference(registryReference(image));
     const client = new RegistryClient(reference.registry, registryOptionsFrom(flags));
     const annotations = annotationsFrom(flags.annotations);
-    const result = await verifyImage(reference, trust, {
-      client,
-      insecureIgnoreTlog: flags.insecureIgnoreTlog,
-      ...limitsFrom(flags),
-      ...(annotations ? { annotations } : {}),
-    });
-    return reportVerification(image, result, trust, flags);
+    const options = { client, insecureIgnoreTlog: flags.insecureIgnoreTlog, ...limitsFrom(flags), ...(annotations ? { annotations } : {}) };
+    if (!flags.recursive) return reportVerification(image, await verifyImage(reference, trust, options), trust, flags);
+    const verified = [];
+    for (const { target, reference: pinned } of await recursiveTargets(client, reference, true)) {
+      verified.push({ target, result: await verifyImage(pinned, trust, options) });
+    }
+    return reportRecursiveVerification(image, verified, trust, flags);
   }));
 }

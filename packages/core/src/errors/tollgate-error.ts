@@ -46,7 +46,11 @@ export type ErrorCode =
   | 'PASSWORD_REQUIRED'
   | 'INVALID_POLICY'
   | 'INVALID_TRUST_STORE'
-  | 'TUF_VERIFICATION_FAILED';
+  | 'TUF_VERIFICATION_FAILED'
+  /** A keyless identity token that is not a JWT, has expired, or is not for Sigstore (its `aud`). */
+  | 'INVALID_IDENTITY_TOKEN'
+  /** An ambient identity token (GitHub Actions) could not be fetched: HTTP error, timeout, oversized or malformed answer. */
+  | 'IDENTITY_TOKEN_UNAVAILABLE';
 
 /**
  * One entry of a registry's `{"errors":[{code,message}]}` answer, as parsed: at most a few entries, the code and the
