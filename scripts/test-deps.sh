@@ -5,6 +5,7 @@
 # (its own daemon per test: test/support/containerd.ts), and — when the machine's apt has it — kubectl (Debian's
 # kubernetes-client) for rendering deploy/kubernetes; without kubectl that test is skipped with the reason. SoftHSM2
 # (a real PKCS#11 token, initialised by each test in a temp dir) and OpenSC's pkcs11-tool for the PKCS#11 key tests.
+# Debian's chromium for the dashboard's browser tests (driven by playwright-core; no browser is ever downloaded).
 set -euo pipefail
 
 log() { printf '[test-deps] %s\n' "$*" >&2; }
@@ -22,6 +23,7 @@ declare -A package_for=(
   [containerd]=containerd
   [softhsm2-util]=softhsm2
   [pkcs11-tool]=opensc
+  [chromium]=chromium
 )
 missing=()
 for tool in "${!package_for[@]}"; do
