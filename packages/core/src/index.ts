@@ -141,3 +141,7 @@ export { RegistryCopyTarget } from './copy/registry-target.js';
 export { LayoutCopyTarget } from './copy/layout-target.js';
 export { verifyingStream } from './copy/verifying-stream.js';
 export { parseOnly, referrerKind, ONLY_KINDS, type AttachmentKind } from './copy/attachment-kind.js';
+export { parsePkcs11Uri, describePkcs11Uri, MAX_PKCS11_URI_LENGTH, type Pkcs11Uri } from './keys/pkcs11/uri.js';
+export { openPkcs11Key, type OpenPkcs11KeyOptions } from './keys/pkcs11/pkcs11-key.js';
+export { kmsScheme, kmsNotSupported } from './keys/pkcs11/kms.js';
+export { loadPkcs11Key } from './keys/pkcs11/load-pkcs11-key.js';

@@ -24,3 +24,20 @@ export interface PublicVerificationKey {
   /** sha256 of the SPKI DER, lowercase hex: the key hint cosign and Sigstore bundles use. */
   keyId: string;
 }
+
+/**
+ * A signing key held elsewhere (a PKCS#11 token): the public half is known, the private half never leaves the
+ * device, and signing is asked of it. Signs `data` as signMessage does for the same algorithm (DER ECDSA).
+ */
+export interface ExternalSigningKey {
+  algorithm: KeyAlgorithm;
+  publicKey: KeyObject;
+  /** Where the key lives, for messages (never a PIN). */
+  description: string;
+  sign(data: Uint8Array): Promise<Uint8Array>;
+  /** Logs out and releases the device. */
+  close(): Promise<void>;
+}
+
+/** What keyed signing takes: a key in memory or one held by a device. */
+export type SigningKey = PrivateSigningKey | ExternalSigningKey;

@@ -14,7 +14,7 @@ import { BUNDLE_V03_MEDIA_TYPE } from './bundle-media-types.js';
 import { sigstoreBundle } from './sigstore-libraries.js';
 import { publicVerificationKey } from '../keys/public-key.js';
 import { signMessage } from '../keys/sign.js';
-import type { PrivateSigningKey } from '../keys/types.js';
+import type { SigningKey } from '../keys/types.js';
 
 export const PUBLIC_GOOD_REKOR_URL = 'https://rekor.sigstore.dev';
 export const PUBLIC_GOOD_FULCIO_URL = 'https://fulcio.sigstore.dev';
@@ -31,7 +31,8 @@ export interface SignBlobWitnessOptions {
 }
 
 export interface KeyedSignBlobOptions extends SignBlobWitnessOptions {
-  key: PrivateSigningKey;
+  /** A key in memory, or one held by a device (a PKCS#11 token), which is asked to sign. */
+  key: SigningKey;
 }
 
 export interface KeylessSignBlobOptions extends SignBlobWitnessOptions {
@@ -82,15 +83,15 @@ function toV03(bundle: SerializedBundle): SerializedBundle {
 }
 
 /** The Signer @sigstore/sign calls: ECDSA P-256/SHA-256 over the artifact, with the key's hint (base64 sha256 of its SPKI, as cosign). */
-export function keyedSigner(key: PrivateSigningKey): Signer {
+export function keyedSigner(key: SigningKey): Signer {
   if (key.algorithm !== 'ecdsa-p256') {
     throw new TollgateError('UNSUPPORTED_KEY', `sign-blob writes sha256 message-signature bundles, which need an ECDSA P-256 key, not ${key.algorithm}; generate one with cosign generate-key-pair`);
   }
-  const publicKey = publicVerificationKey(key);
+  const publicKey = publicVerificationKey('privateKey' in key ? key : key.publicKey);
   const hint = createHash('sha256').update(publicKey.spkiDer).digest('base64');
   return {
     sign: async (data: Buffer) => ({
-      signature: Buffer.from(signMessage(key, data)),
+      signature: Buffer.from('privateKey' in key ? signMessage(key, data) : await key.sign(data)),
       key: { $case: 'publicKey', publicKey: publicKey.pem, hint },
     }),
   };

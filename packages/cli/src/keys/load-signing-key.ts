@@ -1,0 +1,18 @@
+import { kmsNotSupported, kmsScheme, loadPkcs11Key, type SigningKey } from '@tollgate/core';
+import { loadPrivateKeyFile } from './load-private-key-file.js';
+import { canPrompt, promptPassword } from './password.js';
+
+/**
+ * The key `--key` names: a `pkcs11:` URI (a key on a token; PIN from the URI's pin-value or pin-source, else
+ * TOLLGATE_PKCS11_PIN or COSIGN_PKCS11_PIN, else asked on a terminal, as cosign does), a KMS URI (refused: not
+ * supported), or a key file.
+ */
+export async function loadSigningKey(reference: string, env: NodeJS.ProcessEnv = process.env): Promise<SigningKey> {
+  const kms = kmsScheme(reference);
+  if (kms !== undefined) throw kmsNotSupported(kms);
+  if (/^pkcs11:/i.test(reference)) {
+    const pin = [env.TOLLGATE_PKCS11_PIN, env.COSIGN_PKCS11_PIN].find((p) => p !== undefined && p !== '');
+    return loadPkcs11Key(reference, { env, ...(pin !== undefined ? { pin } : {}), ...(canPrompt() ? { askPin: promptPassword } : {}) });
+  }
+  return loadPrivateKeyFile(reference);
+}
