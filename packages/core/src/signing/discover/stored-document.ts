@@ -27,7 +27,7 @@ export function storedDocument(fetched: FetchedSignature): StoredDocument | { id
   if (fetched.bytes === undefined) return { id: fetched.id, error: fetched.error ?? 'not fetched' };
   try {
     if (fetched.kind === 'bundle') {
-      const bundle = parseStrictJson(fetched.bytes, `bundle of ${fetched.id}`) as { dsseEnvelope?: unknown; messageSignature?: unknown };
+      const bundle = parseStrictJson(fetched.bytes, 'bundle') as { dsseEnvelope?: unknown; messageSignature?: unknown };
       if (bundle.dsseEnvelope !== undefined) {
         const predicateType = statementPredicateType(bundle.dsseEnvelope);
         return { id: fetched.id, source: fetched.source, kind: predicateType === COSIGN_SIGN_PREDICATE_TYPE ? 'signature' : 'attestation', ...(predicateType ? { predicateType } : {}), document: bundle };
@@ -35,12 +35,12 @@ export function storedDocument(fetched: FetchedSignature): StoredDocument | { id
       return { id: fetched.id, source: fetched.source, kind: 'signature', document: bundle };
     }
     if (fetched.kind === 'legacy-attestation') {
-      const envelope = parseStrictJson(fetched.bytes, `envelope of ${fetched.id}`);
+      const envelope = parseStrictJson(fetched.bytes, 'DSSE envelope');
       const predicateType = statementPredicateType(envelope) ?? fetched.annotations[LEGACY_PREDICATE_TYPE_ANNOTATION];
       return { id: fetched.id, source: fetched.source, kind: 'attestation', ...(predicateType ? { predicateType } : {}), document: envelope };
     }
     const a = fetched.annotations;
-    const json = (value: string | undefined) => (value === undefined || value === '' ? null : parseStrictJson(value, `annotation of ${fetched.id}`));
+    const json = (value: string | undefined) => (value === undefined || value === '' ? null : parseStrictJson(value, 'annotation'));
     return {
       id: fetched.id,
       source: fetched.source,
