@@ -45,6 +45,8 @@ export function attestCommand(): Command {
 itself: its full merged file index (path -> type, mode, owner, size, sha256), so any later change of a file can be
 proven against the signed baseline. See docs/signing.md.
 --recursive attests an index and each platform manifest it lists, as sign --recursive.
+Keyless (no --key): the identity token is --identity-token, else SIGSTORE_ID_TOKEN, else the GitHub Actions
+token (audience sigstore); the source used is printed. See "CI" in docs/signing.md.
 
 Exit status: 0 attested and attached, 2 usage error, unreadable predicate or key, registry or service failure.
 

@@ -19,6 +19,9 @@ export function signBlobCommand(): Command {
     .argument('<file>', 'the file to sign')
     .requiredOption('--bundle <file>', 'where to write the Sigstore bundle (JSON)')
     .addHelpText('after', `
+Keyless (no --key): the identity token is --identity-token, else SIGSTORE_ID_TOKEN, else the GitHub Actions
+token (audience sigstore); the source used is printed. See "CI" in docs/signing.md.
+
 Exit status: 0 the bundle was written, 2 usage error, unreadable key or file, or a service failed.
 
 Examples:

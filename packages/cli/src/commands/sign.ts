@@ -32,7 +32,7 @@ the sha256-<hex> referrers tag index is updated too. --legacy writes cosign's sh
 --recursive signs an index and each platform manifest it lists (not BuildKit's attestation manifests), so
 that a proxy with "platforms: pulled" admits whichever platform a node pulls.
 Keyless: the identity token is --identity-token, else SIGSTORE_ID_TOKEN, else the GitHub Actions token
-(audience sigstore); the source used is printed. See docs/signing.md#ci.
+(audience sigstore); the source used is printed. See "CI" in docs/signing.md.
 See docs/signing.md.
 
 Exit status: 0 signed and attached, 2 usage error, unreadable key, registry or Sigstore service failure.
