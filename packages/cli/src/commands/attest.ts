@@ -54,6 +54,7 @@ Examples:
   tollgate attest localhost:5000/app:v1 --key cosign.key --type slsaprovenance1 --predicate provenance.json
   tollgate attest localhost:5000/app:v1 --key cosign.key --type filemanifest --tlog-upload=false
   tollgate attest localhost:5000/multi:v1 --key cosign.key --type slsaprovenance1 --predicate p.json --recursive
+  COSIGN_PKCS11_PIN=… tollgate attest localhost:5000/app:v1 --key 'pkcs11:token=release;object=signing?module-path=/usr/lib/softhsm/libsofthsm2.so' --type filemanifest
   tollgate attest registry.example.com/app@sha256:… --identity-token @token.jwt --type https://example.com/p/v1 --predicate p.json`);
   return command.action(withStatus(async (image: string, flags: AttestFlags) => {
     const predicateType = predicateTypeFor(flags.type);

@@ -26,6 +26,7 @@ Exit status: 0 the bundle was written, 2 usage error, unreadable key or file, or
 
 Examples:
   COSIGN_PASSWORD=… tollgate sign-blob a.txt --bundle a.txt.sigstore.json --key cosign.key --tlog-upload=false
+  COSIGN_PKCS11_PIN=… tollgate sign-blob a.txt --bundle a.sigstore.json --key 'pkcs11:token=release;object=signing?module-path=/usr/lib/softhsm/libsofthsm2.so'
   tollgate sign-blob a.txt --bundle a.sigstore.json --identity-token @token.jwt \\
     --fulcio-url http://127.0.0.1:5555 --rekor-url http://127.0.0.1:3000 --tsa-url http://127.0.0.1:3001/api/v1/timestamp`);
   addSignerOptions(command);

@@ -42,6 +42,7 @@ Examples:
   tollgate sign registry.example.com/app@sha256:… --identity-token @token.jwt -a git-sha=abc123
   tollgate sign localhost:5000/app:v1 --key cosign.key --tlog-upload=false --legacy
   tollgate sign localhost:5000/multi:v1 --key cosign.key --recursive
+  COSIGN_PKCS11_PIN=… tollgate sign localhost:5000/app:v1 --key 'pkcs11:token=release;object=signing?module-path=/usr/lib/softhsm/libsofthsm2.so'
   SIGSTORE_ID_TOKEN=$(cat token.jwt) tollgate sign registry.example.com/app@sha256:…   # keyless in CI`);
   return command.action(withStatus(async (image: string, flags: SignFlags) => {
     const signing = await signingFrom(flags);
