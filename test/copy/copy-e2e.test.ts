@@ -228,6 +228,15 @@ describe('the air gap: registry → OCI layout → proxy oci: upstream', () => {
     expect(arm.code, arm.stdout + arm.stderr).toBe(1);
   });
 
+  it('back out of the layout into a registry (inside the air gap): the same digests and attachments, verifying there', async () => {
+    const result = await copy(`oci:${layout()}:v1`, `${destination.host}/inside/app:v1`);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.json!.digest).toBe(image.digest);
+    expect(result.json!.attachments.map((a) => a.digest).sort()).toEqual([...image.attachments].sort());
+    expect((await verify(`${destination.host}/inside/app:v1`)).code).toBe(0);
+    expect((await verify(`${destination.host}/inside/app@${image.amd64.digest}`)).code).toBe(0);
+  });
+
   it('admits and denies exactly as the same policy does over the registry it came from', async () => {
     for (const [p, prefix] of [[proxy, 'airgap/any'], [proxy, 'build/app']] as const) {
       const index = await get(p, `${prefix}/manifests/v1`);
