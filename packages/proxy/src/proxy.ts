@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { ProxyConfig } from './config/types.js';
 import type { Gate } from './gate/types.js';
 import { buildApp } from './http/app.js';
+import { buildDashboardApp } from './ui/dashboard-app.js';
 import { createLogger } from './ops/logger.js';
 import { createMetrics } from './ops/metrics.js';
 import { ProxyCore } from './serve/proxy-core.js';
@@ -32,8 +33,11 @@ export interface CreateProxyOptions {
 
 export interface Proxy {
   app: FastifyInstance;
-  /** Starts listening on config.listen; resolves with the base URL (e.g. http://127.0.0.1:5000). */
-  listen(): Promise<{ url: string }>;
+  /**
+   * Starts listening on config.listen; resolves with the base URL (e.g. http://127.0.0.1:5000) and, when the
+   * dashboard has a listener of its own (`ui.listen`), the dashboard's URL.
+   */
+  listen(): Promise<{ url: string; dashboardUrl?: string }>;
   /** Graceful shutdown: stops accepting, lets in-flight pulls finish, then closes the stores. */
   close(): Promise<void>;
   /** Internals for tests and the CLI: stores, metrics, in-flight downloads. */
@@ -76,6 +80,8 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const core = new ProxyCore(config, options.gate, upstreams, meta, blobs, retention, metrics, logger, auth, audit, options.clock ?? Date.now);
   const state = { closing: false };
   const app = buildApp(core, logger, state);
+  const ui = config.ui;
+  const dashboard = ui?.enabled === true && ui.listen !== undefined ? { app: buildDashboardApp(core, logger, ui.path), listen: ui.listen } : undefined;
   let closed: Promise<void> | undefined;
   let stopHousekeeping: (() => void) | undefined;
 
@@ -92,12 +98,20 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
       const url = `${config.tls !== undefined ? 'https' : 'http'}://${host}:${port}`;
       logger.info({ url, upstreams: upstreams.map((u) => ({ name: u.name, location: u.location })), policyRevision: options.gate.revision, auth: config.auth.mode, mode: config.mode, metadata: meta.kind }, 'tollgate proxy listening');
-      return { url };
+      if (dashboard === undefined) return { url };
+      await dashboard.app.listen({ host: dashboard.listen.host, port: dashboard.listen.port });
+      const uiAddress = dashboard.app.server.address();
+      const uiPort = typeof uiAddress === 'object' && uiAddress !== null ? uiAddress.port : dashboard.listen.port;
+      const uiHost = dashboard.listen.host.includes(':') ? `[${dashboard.listen.host}]` : dashboard.listen.host;
+      const dashboardUrl = `${config.tls !== undefined ? 'https' : 'http'}://${uiHost}:${uiPort}${ui!.path}`;
+      logger.info({ url: dashboardUrl }, 'tollgate dashboard listening');
+      return { url, dashboardUrl };
     },
     close() {
       closed ??= (async () => {
         state.closing = true;
         stopHousekeeping?.();
+        await dashboard?.app.close();
         await app.close();
         // Downloads no client waits for any more are abandoned; their temp files are removed.
         for (const fetch of core.blobFetches.values()) fetch.abort();

@@ -18,6 +18,7 @@ function scrub(event: Omit<AuditEvent, 'at'>): Omit<AuditEvent, 'at'> {
  */
 export class AuditLog {
   private queue: Promise<void> = Promise.resolve();
+  private readonly listeners = new Set<(event: AuditEvent) => void>();
 
   private constructor(
     private readonly meta: MetadataStore,
@@ -58,7 +59,20 @@ export class AuditLog {
       });
       await this.queue;
     }
+    for (const listener of this.listeners) {
+      try {
+        listener(stored);
+      } catch (error) {
+        this.log.error({ err: error }, 'an audit listener failed');
+      }
+    }
     return stored;
+  }
+
+  /** Calls `listener` with each event once it is stored (the dashboard's diff recorder); returns the unsubscribe. */
+  onRecord(listener: (event: AuditEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   async close(): Promise<void> {

@@ -1,3 +1,5 @@
+import type { VerdictEvidence } from '../gate/evidence.js';
+
 /** A tag seen resolving to a new digest: `from` is the digest it was accepted at, `to` what it resolves to now. */
 export interface TagMove {
   tag: string;
@@ -35,6 +37,12 @@ export interface AuditEvent {
   /** The verdict came from the verdict cache (the gate was not asked again). */
   cached?: boolean;
   tagMove?: TagMove;
+  /** Verdict events: the tag the client asked for (absent when it asked by digest). */
+  tag?: string;
+  /** Verdict events: the manifest's annotations as the upstream sent them (bounded; escape before display). */
+  annotations?: Record<string, string>;
+  /** Verdict events: every finding with pass/fail, signatures and attestations found (gate/evidence.ts, bounded). */
+  evidence?: VerdictEvidence;
   [key: string]: unknown;
 }
 

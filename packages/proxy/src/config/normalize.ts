@@ -4,6 +4,7 @@ import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean,
 import { parseListen } from './listen.js';
 import { readAudit, readAuth, readMode, readStore } from './auth-config.js';
 import { readRedirectHosts } from './redirect-hosts.js';
+import { readUi } from './ui-config.js';
 import { normalizeRegistryName } from './registry-name.js';
 import type { GateConfig, LogLevel, ProxyConfig, TufConfig, UpstreamConfig, UpstreamCredentials, UpstreamTls } from './types.js';
 
@@ -14,7 +15,7 @@ export interface NormalizeOptions {
   env?: NodeJS.ProcessEnv;
 }
 
-const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams', 'auth', 'audit', 'store', 'mode', 'pinTags'] as const;
+const TOP_KEYS = ['listen', 'dataDir', 'logLevel', 'tls', 'cache', 'gate', 'upstreams', 'auth', 'audit', 'store', 'mode', 'pinTags', 'ui'] as const;
 const UPSTREAM_KEYS = ['name', 'url', 'oci', 'prefix', 'ns', 'registry', 'default', 'credentials', 'tls', 'insecure', 'timeoutSeconds', 'mode', 'pinTags', 'redirectHosts'] as const;
 const LOG_LEVELS: readonly LogLevel[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 const NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -83,6 +84,7 @@ export function normalizeProxyConfig(raw: unknown, options: NormalizeOptions = {
   }
   const gate = readGate(doc.gate, config.upstreams, baseDir);
   if (gate !== undefined) config.gate = gate;
+  if (doc.ui !== undefined && doc.ui !== null) config.ui = readUi(doc.ui);
   return config;
 }
 

@@ -151,6 +151,15 @@ export type BlobLocation = { kind: 'filesystem' } | { kind: 's3'; s3: S3BlobConf
 
 export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
 
+/** The read-only web dashboard (docs/dashboard.md). */
+export interface UiConfig {
+  enabled: boolean;
+  /** URL path prefix, e.g. `/ui`. */
+  path: string;
+  /** A listener of its own; absent: the proxy's listener serves it under `path`. */
+  listen?: { host: string; port: number };
+}
+
 export interface ProxyConfig {
   listen: { host: string; port: number };
   dataDir: string;
@@ -168,4 +177,6 @@ export interface ProxyConfig {
   mode: EnforcementMode;
   /** Deny a tag that moved to a new digest until the gate verifies the new digest (default false). */
   pinTags: boolean;
+  /** The dashboard; absent or `enabled: false`: not served. */
+  ui?: UiConfig;
 }

@@ -17,6 +17,7 @@ import {
   type SignatureLimits,
   type TrustedRoot,
 } from '@tollgate/core';
+import { EvidenceRecorder } from './evidence.js';
 import type { Gate, GateRequest, Verdict } from './types.js';
 
 export interface PolicyGateOptions extends SignatureLimits {
@@ -54,10 +55,10 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
     ...(options.maxBlobBytes !== undefined ? { maxBlobBytes: options.maxBlobBytes } : {}),
   };
 
-  const evaluate = (image: PolicyImage, request: GateRequest, subject: LoadedPolicy = policy): Promise<PolicyVerdict> => {
+  const evaluate = (image: PolicyImage, request: GateRequest, subject: LoadedPolicy = policy, recorder?: EvidenceRecorder): Promise<PolicyVerdict> => {
     const location = signatureLocationOf(request.signatureSource ?? request.source);
     const verifier = createSignatureVerifier({ signatures: () => location, ...limits, ...(options.trustedRoot ? { trustedRoot: options.trustedRoot } : {}) });
-    return evaluatePolicy(image, subject, { verifier });
+    return evaluatePolicy(image, subject, { verifier: recorder !== undefined ? recorder.wrap(verifier) : verifier });
   };
 
   return {
@@ -67,22 +68,28 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
       const name = { registry, repository: request.repository };
       const reference = `${registry}/${request.repository}@${request.digest}`;
       const root = loadManifest(request.source, { bytes: request.manifest, mediaType: request.mediaType, expectedDigest: request.digest });
-      if (root instanceof ImageIndex) return toVerdict(await evaluateIndex(root, name, reference, request), revision);
+      if (root instanceof ImageIndex) {
+        const recorder = new EvidenceRecorder();
+        return toVerdict(await evaluateIndex(root, name, reference, request, recorder), revision, recorder);
+      }
 
       const image = root as Image;
-      const standalone = async () => evaluate(await policyImageFrom({ root: image, image }, name, { reference }), request);
+      let recorder = new EvidenceRecorder();
+      const standalone = async () => evaluate(await policyImageFrom({ root: image, image }, name, { reference }), request, policy, recorder);
       let verdict: PolicyVerdict | undefined;
       for (const parent of (request.parents ?? []).slice(0, 8)) {
         const index = await parentIndex(request, parent);
         if (index === undefined || !index.manifests.some((m) => m.digest === image.digest && m.platform !== undefined)) continue;
-        verdict = await evaluate(await policyImageFrom({ root: index, image }, name, { reference }), request);
+        recorder = new EvidenceRecorder();
+        verdict = await evaluate(await policyImageFrom({ root: index, image }, name, { reference }), request, policy, recorder);
         if (verdict.decision !== 'deny') break;
       }
-      return toVerdict(verdict ?? (await standalone()), revision);
+      if (verdict === undefined) recorder = new EvidenceRecorder();
+      return toVerdict(verdict ?? (await standalone()), revision, recorder);
     },
   };
 
-  async function evaluateIndex(index: ImageIndex, name: { registry: string; repository: string }, reference: string, request: GateRequest): Promise<PolicyVerdict> {
+  async function evaluateIndex(index: ImageIndex, name: { registry: string; repository: string }, reference: string, request: GateRequest, recorder: EvidenceRecorder): Promise<PolicyVerdict> {
     const manifests = index.manifests.filter((d) => d.platform !== undefined && !isAttestationManifest(d));
     const image: PolicyImage = {
       reference,
@@ -96,7 +103,7 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
       layerIndexes: () => Promise.reject(new TollgateError('USAGE', 'an index has no layers; checks run on the platform manifest that is pulled')),
     };
     const match = selectRule(policy.rules, name.registry, name.repository);
-    if (match === undefined) return evaluate(image, request); // the default decides
+    if (match === undefined) return evaluate(image, request, policy, recorder); // the default decides
     const rule = match.rule;
     if (rule.platforms === 'pulled' || rule.authorities.length === 0) {
       const reason = `an index is a list of platform manifests: each is evaluated against rule ${JSON.stringify(rule.name)} when it is pulled (platforms: ${rule.platforms})`;
@@ -114,7 +121,7 @@ export function policyGate(policy: LoadedPolicy, options: PolicyGateOptions): Ga
     }
     // `index` / `all`: the signatures are checked now; attestations and checks when each platform manifest is pulled.
     const signaturesOnly: LoadedPolicy = { ...policy, rules: policy.rules.map((r) => (r === rule ? { ...r, attestations: [], checks: undefined } : r)) };
-    return evaluate(image, request, signaturesOnly);
+    return evaluate(image, request, signaturesOnly, recorder);
   }
 }
 
@@ -129,14 +136,14 @@ async function parentIndex(request: GateRequest, digest: string): Promise<ImageI
   return loaded instanceof ImageIndex ? loaded : undefined;
 }
 
-/** The proxy's verdict: the decision, the rule, the failed findings as reasons (or what passed), the revision. */
-function toVerdict(verdict: PolicyVerdict, revision: string): Verdict {
+/** The proxy's verdict: the decision, the rule, the failed findings as reasons (or what passed), the revision, the evidence. */
+function toVerdict(verdict: PolicyVerdict, revision: string, recorder: EvidenceRecorder): Verdict {
   const failed = verdict.findings.filter((f) => !f.passed);
   const lines = (verdict.decision === 'allow' ? verdict.findings.filter((f) => f.passed && f.kind !== 'rule') : failed).map((f) => `${f.name}: ${f.reason}`);
   const reasons = lines.length > 0 ? lines.slice(0, MAX_REASONS) : [verdict.summary];
   if (lines.length > MAX_REASONS) reasons.push(`and ${lines.length - MAX_REASONS} more`);
   const verified = verdict.decision === 'allow' && verdict.findings.some((f) => (f.kind === 'signatures' || f.kind === 'attestation') && f.passed);
-  return { decision: verdict.decision, rule: verdict.rule ?? 'default', reasons, policyRevision: revision, verified, ...(verdict.indeterminate ? { indeterminate: true } : {}) };
+  return { decision: verdict.decision, rule: verdict.rule ?? 'default', reasons, policyRevision: revision, verified, ...(verdict.indeterminate ? { indeterminate: true } : {}), evidence: recorder.evidence(verdict.findings) };
 }
 
 /** sha256 of a file's bytes, for PolicyGateOptions.trustedRootDigest. */

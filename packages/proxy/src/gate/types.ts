@@ -1,4 +1,5 @@
 import type { ContentSource } from '@tollgate/core';
+import type { VerdictEvidence } from './evidence.js';
 
 /** What the gate is asked about: one manifest (image or index), already resolved to a digest and verified. */
 export interface GateRequest {
@@ -40,6 +41,8 @@ export interface Verdict {
    * answers 503 and never stores it; `decision` stays `deny` so that nothing treats it as an allow.
    */
   indeterminate?: boolean;
+  /** Every finding with pass/fail, the signatures and attestations found (bounded); gates that verify set it. */
+  evidence?: VerdictEvidence;
 }
 
 /**

@@ -7,6 +7,7 @@ import { registerOpsRoutes } from './routes/ops.js';
 import { registerTokenRoute } from './routes/token.js';
 import { registerV2Routes } from './routes/v2.js';
 import { ChallengeError } from '../auth/client-auth.js';
+import { registerDashboard } from '../ui/routes.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -61,5 +62,8 @@ export function buildApp(core: ProxyCore, logger: Logger, state: { closing: bool
   registerOpsRoutes(app, core, state);
   registerV2Routes(app, core);
   registerTokenRoute(app, core);
+  // The read-only dashboard, when enabled without a listener of its own (ui/dashboard-app.ts has that case).
+  const ui = core.config.ui;
+  if (ui?.enabled === true && ui.listen === undefined) registerDashboard(app, core, ui.path);
   return app;
 }

@@ -1,4 +1,5 @@
 import { isUnavailableError, parseDigest, parseManifest } from '@tollgate/core';
+import { decisionFacts } from '../audit/decision-facts.js';
 import type { TagMove } from '../audit/event.js';
 import type { Verdict } from '../gate/types.js';
 import { isUpstreamUnavailable } from '../upstream/unavailable.js';
@@ -307,6 +308,7 @@ export async function resolveManifest(core: ProxyCore, route: UpstreamRoute, ref
     mode,
     cached: outcome.cached,
     ...(move !== undefined ? { tagMove: move } : {}),
+    ...decisionFacts(reference, manifest, verdict),
   });
   if (verdict.decision === 'deny') {
     core.metrics.denied.inc({ reason: verdict.rule === 'pin-tags' ? 'tag-moved' : 'policy' });

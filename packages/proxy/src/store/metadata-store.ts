@@ -50,7 +50,8 @@ export interface CachedListing {
   at: number;
 }
 
-export type ListingKind = 'tags' | 'referrers';
+/** `image-diff`: the dashboard's file-level diff of a tag move (ui/diff), keyed by `<from>..<to>`, bounded in size. */
+export type ListingKind = 'tags' | 'referrers' | 'image-diff';
 
 export interface MetadataStore {
   /** `level` or `redis`, for logs and errors. */

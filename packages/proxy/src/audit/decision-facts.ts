@@ -1,0 +1,38 @@
+import type { Verdict } from '../gate/types.js';
+
+const MAX_ANNOTATIONS = 16;
+const MAX_KEY = 128;
+const MAX_VALUE = 512;
+const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+
+/**
+ * What a verdict event records besides the decision, so that it can be shown later as it was at decision time:
+ * the tag asked for, the manifest's annotations (bounded) and the gate's evidence (every finding, signatures,
+ * attestations). Values are kept as the upstream sent them; whoever displays them escapes them.
+ */
+export function decisionFacts(reference: string, manifest: { bytes: Uint8Array }, verdict: Verdict): Record<string, unknown> {
+  const annotations = manifestAnnotations(manifest.bytes);
+  return {
+    ...(reference.includes(':') ? {} : { tag: reference }),
+    ...(annotations !== undefined ? { annotations } : {}),
+    ...(verdict.evidence !== undefined ? { evidence: verdict.evidence } : {}),
+  };
+}
+
+/** The manifest's `annotations` (string values only), at most MAX_ANNOTATIONS, each key and value cut to a bound. */
+export function manifestAnnotations(bytes: Uint8Array): Record<string, string> | undefined {
+  if (bytes.byteLength > MAX_MANIFEST_BYTES) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  const annotations = (parsed as { annotations?: unknown } | null)?.annotations;
+  if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations)) return undefined;
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(annotations as Record<string, unknown>).slice(0, MAX_ANNOTATIONS)) {
+    if (typeof value === 'string') out[key.slice(0, MAX_KEY)] = value.slice(0, MAX_VALUE);
+  }
+  return Object.keys(out).length > 0 ? out : undefined;
+}
