@@ -181,6 +181,14 @@ describe('sign --recursive / verify --recursive', () => {
       }
     });
 
+    it('tree through the proxy reads its referrers API and shows the platform\'s own signature', async () => {
+      const result = await runCli(['tree', `${proxyHost}/release/app@${signed.platforms[2]}`, '--json']);
+      expect(result.code, result.stderr).toBe(0);
+      const tree = JSON.parse(result.stdout) as { referrersSource: string; attachments: Array<{ kind: string; source: string }> };
+      expect(tree.referrersSource).toBe('api');
+      expect(tree.attachments.filter((a) => a.kind === 'signature').map((a) => a.source)).toEqual(['referrers-api']);
+    });
+
     it('denies the platforms of the image whose index alone was signed', async () => {
       for (const platform of PLATFORMS.slice(0, 2)) {
         const pulled = await pull('release/partial:v1', platform);
