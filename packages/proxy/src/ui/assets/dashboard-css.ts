@@ -12,14 +12,15 @@ h1 { font-size: 20px; margin: 4px 0 14px; word-break: break-all; }
 h2 { font-size: 16px; margin: 22px 0 8px; }
 table { border-collapse: collapse; width: 100%; background: #fff; border: 1px solid var(--line); }
 th, td { text-align: left; padding: 5px 8px; border-bottom: 1px solid var(--line); vertical-align: top; word-break: break-word; }
-thead th { background: #eef1f5; font-weight: 600; font-size: 13px; }
+thead th { white-space: nowrap; background: #eef1f5; font-weight: 600; font-size: 13px; }
 table.facts { width: auto; min-width: 480px; }
 table.facts th { width: 190px; color: var(--muted); font-weight: 500; }
+time, code.digest { white-space: nowrap; }
 code { font: 12px/1.4 ui-monospace, SFMono-Regular, Menlo, monospace; }
 .muted { color: var(--muted); }
 .note { background: #fff7e6; border: 1px solid #f5d9a8; padding: 6px 10px; }
 .message { font-size: 16px; }
-.badge { display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; font-weight: 600; color: #fff; background: #98a2b3; text-decoration: none; }
+.badge { white-space: nowrap; display: inline-block; padding: 0 7px; border-radius: 9px; font-size: 12px; font-weight: 600; color: #fff; background: #98a2b3; text-decoration: none; }
 .badge.allow { background: var(--allow); } .badge.deny { background: var(--deny); } .badge.warn { background: var(--warn); } .badge.indeterminate { background: var(--und); }
 .counts { list-style: none; display: flex; gap: 18px; padding: 0; margin: 8px 0 12px; }
 form.filters { display: flex; flex-wrap: wrap; gap: 8px 14px; align-items: end; background: #fff; border: 1px solid var(--line); padding: 10px; }
@@ -34,8 +35,8 @@ tr.flagged td { background: #fff1f0; }
 .pager { display: flex; gap: 14px; margin-top: 10px; }
 svg.chart { background: #fff; border: 1px solid var(--line); }
 svg.chart .axis { stroke: #98a2b3; stroke-width: 1; }
-svg.chart .requests { fill: none; stroke: #2e5aac; stroke-width: 2; }
-svg.chart .errors { fill: none; stroke: var(--deny); stroke-width: 1.5; stroke-dasharray: 4 3; }
+svg.chart rect.requests { fill: #2e5aac; }
+svg.chart rect.errors { fill: var(--deny); }
 svg.chart .label { font-size: 10px; fill: var(--muted); } svg.chart .label.end { text-anchor: end; }
 ul.reasons { margin: 4px 0; padding-left: 20px; }
 td ul { margin: 0; padding-left: 16px; }

@@ -95,7 +95,7 @@ export class DiffRecorder {
     const signal = AbortSignal.any([this.abort.signal, AbortSignal.timeout(DIFF_LIMITS.timeoutMs)]);
     try {
       const store = await this.layerIndexStore();
-      const diff = await diffImages(a, b, { only: ['files', 'config', 'layers'], signal, ...(store !== undefined ? { store } : {}), references: { a: from, b: to } });
+      const diff = await diffImages(a, b, { only: ['files', 'config', 'layers'], semantic: true, signal, ...(store !== undefined ? { store } : {}), references: { a: from, b: to } });
       return storedDiff(diff, from, to, tag, at);
     } catch (error) {
       return skipped('failed', `the diff could not be computed: ${(error as Error).message.slice(0, 300)}`);

@@ -108,7 +108,9 @@ ${signaturesTable(view)}
 <h2>Attestations</h2>
 ${attestationsTable(view)}
 ${annotationsTable(view)}
+<section id="what-changed">
 <h2>What changed</h2>
-${diffSection(context, view, diff)}`;
+${diffSection(context, view, diff)}
+</section>`;
   return layout(context, `Decision: ${view.verdict} ${imageName(view)}`, 'other', href(context.base, ['api', 'decisions', view.id]), body);
 }
