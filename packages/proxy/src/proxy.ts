@@ -35,7 +35,7 @@ export interface Proxy {
   app: FastifyInstance;
   /**
    * Starts listening on config.listen; resolves with the base URL (e.g. http://127.0.0.1:5000) and, when the
-   * dashboard has a listener of its own (`ui.listen`), the dashboard's URL.
+   * dashboard is enabled, its URL (under the proxy's, or on its own listener with `ui.listen`).
    */
   listen(): Promise<{ url: string; dashboardUrl?: string }>;
   /** Graceful shutdown: stops accepting, lets in-flight pulls finish, then closes the stores. */
@@ -98,7 +98,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
       const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
       const url = `${config.tls !== undefined ? 'https' : 'http'}://${host}:${port}`;
       logger.info({ url, upstreams: upstreams.map((u) => ({ name: u.name, location: u.location })), policyRevision: options.gate.revision, auth: config.auth.mode, mode: config.mode, metadata: meta.kind }, 'tollgate proxy listening');
-      if (dashboard === undefined) return { url };
+      if (dashboard === undefined) return ui?.enabled === true ? { url, dashboardUrl: `${url}${ui.path}` } : { url };
       await dashboard.app.listen({ host: dashboard.listen.host, port: dashboard.listen.port });
       const uiAddress = dashboard.app.server.address();
       const uiPort = typeof uiAddress === 'object' && uiAddress !== null ? uiAddress.port : dashboard.listen.port;

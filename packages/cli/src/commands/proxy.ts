@@ -36,7 +36,7 @@ function serveCommand(): Command {
     .requiredOption('-c, --config <file>', 'proxy config file (YAML; see docs/proxy.md)')
     .option('--listen <host:port>', 'address to listen on (overrides listen: and TOLLGATE_PROXY_LISTEN)')
     .option('--data <dir>', 'data directory for the cache (overrides dataDir: and TOLLGATE_PROXY_DATA_DIR)')
-    .option('--json', 'print {"url": …} on stdout once listening', false)
+    .option('--json', 'print {"url": …, "dashboardUrl"?: …} on stdout once listening', false)
     .addHelpText(
       'after',
       `
@@ -70,9 +70,9 @@ SIGTERM or SIGINT stops accepting requests, lets pulls in progress finish, then 
           );
         }
         const proxy = await createProxy(config, { gate, logger });
-        const { url } = await proxy.listen();
-        if (flags.json) writeOut(JSON.stringify({ url, policyRevision: gate.revision }));
-        else writeErr(`tollgate proxy listening on ${url} (gate ${gate.revision})`);
+        const { url, dashboardUrl } = await proxy.listen();
+        if (flags.json) writeOut(JSON.stringify({ url, policyRevision: gate.revision, ...(dashboardUrl !== undefined ? { dashboardUrl } : {}) }));
+        else writeErr(`tollgate proxy listening on ${url} (gate ${gate.revision})${dashboardUrl !== undefined ? `; dashboard on ${dashboardUrl}` : ''}`);
         await new Promise<void>((resolve) => {
           const stop = () => resolve();
           process.once('SIGTERM', stop);
