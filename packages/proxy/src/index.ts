@@ -4,6 +4,10 @@ export { loadProxyConfig, parseProxyConfig, MAX_CONFIG_FILE_BYTES } from './conf
 export { normalizeProxyConfig, ENV_OVERRIDES, type NormalizeOptions } from './config/normalize.js';
 export type * from './config/types.js';
 export type * from './gate/types.js';
+export type { VerdictEvidence, EvidenceFinding, SignatureEvidence, AttestationEvidence } from './gate/evidence.js';
+export { registerDashboard } from './ui/routes.js';
+export { escapeHtml, html, href, SafeHtml } from './ui/html.js';
+export type { DecisionView } from './ui/decision-view.js';
 export { allowAllGate } from './gate/allow-all.js';
 export { allowListGate, digestPinGate, type AllowedDigests } from './gate/allow-list.js';
 export { gateFromConfig } from './gate/from-config.js';
