@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { allowListGate, normalizeProxyConfig } from '../../packages/proxy/src/index.js';
+import { allowAllGate, allowListGate, normalizeProxyConfig } from '../../packages/proxy/src/index.js';
 import { freePort, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { fetchAll, MANIFEST_ACCEPT } from '../proxy/support/images.js';
 import { pushRawImage, type PushedImage } from '../proxy/support/raw-image.js';
@@ -182,5 +182,32 @@ describe('a listener of its own', () => {
     expect((await fetchAll(`${own.url}/ui/health`)).status).toBe(404);
     const health = await getJson(`${ownDashboard}/api/health`, {});
     expect(health.json).toMatchObject({ upstreams: [{ name: 'lab' }], cache: { maxBytes: expect.any(Number) }, integrityFailures: { total: 0 } });
+  });
+});
+
+describe('what changed, when it cannot be computed', () => {
+  it('records why beside the decision (a layer that is not a tar), and the decision says so in JSON', async () => {
+    const moving = await startProxy({ gate: allowAllGate, upstreams: [{ name: 'lab', url: registry.url, default: true }], cache: { tagTtlSeconds: 0 }, extra: { pinTags: true, ui: { enabled: true } } });
+    try {
+      const first = await pushRawImage(registry.host, 'team/moving', 'v1', [512]);
+      expect((await pull(moving, 'team/moving', 'v1', {})).status).toBe(200);
+      const second = await pushRawImage(registry.host, 'team/moving', 'v1', [512]);
+      expect((await pull(moving, 'team/moving', 'v1', {})).status).toBe(403);
+      const list = await getJson(`${moving.url}/ui/api/decisions?verdict=deny`, {});
+      const denied = (list.json.decisions as { id: string; tagMove?: unknown }[])[0]!;
+      expect(denied.tagMove).toEqual({ tag: 'v1', from: first.digest, to: second.digest });
+      let decision: Record<string, unknown> = {};
+      await expect
+        .poll(async () => {
+          decision = (await getJson(`${moving.url}/ui/api/decisions/${denied.id}`, {})).json;
+          return (decision.diff as { state: string }).state;
+        }, { timeout: 20_000 })
+        .toBe('stored');
+      expect(decision.diff).toMatchObject({ state: 'stored', diff: { status: 'failed', from: first.digest, to: second.digest, reason: expect.stringMatching(/^the diff could not be computed: /) } });
+      const page = (await fetchAll(`${moving.url}/ui/decisions/${denied.id}`)).body.toString();
+      expect(page).toContain('No diff: the diff could not be computed');
+    } finally {
+      await moving.stop();
+    }
   });
 });
