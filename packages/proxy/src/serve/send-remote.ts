@@ -5,6 +5,8 @@ import type { StoredRead } from '../store/blobs/types.js';
 
 export type RemoteRead = Extract<StoredRead, { kind: 'remote' }>;
 
+const WRITE_BATCH = 1024 * 1024;
+
 /**
  * Sends bytes [start, end] of a blob kept in a shared store, hashing the whole blob on the way: the store is another
  * system (and another trust domain) than this process, so its bytes are checked as an upstream's are. The last byte
@@ -27,6 +29,27 @@ export async function sendVerifiedRemote(sink: ByteSink, read: RemoteRead, diges
     wake?.();
   };
   sink.once('close', onClose);
+  // The store's 64 KiB chunks go out in corked batches: one socket write per MiB instead of one per chunk.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  const flush = async () => {
+    if (pending.length === 0 || closed || sink.destroyed) return;
+    const batch = pending;
+    sent += pendingBytes;
+    pending = [];
+    pendingBytes = 0;
+    sink.cork();
+    let flowing = true;
+    for (const piece of batch) flowing = sink.write(piece);
+    sink.uncork();
+    if (!flowing && !closed) {
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+        sink.once('drain', resolve);
+      });
+      wake = undefined;
+    }
+  };
   try {
     const stream = await read.open(0, read.size - 1, controller.signal);
     try {
@@ -42,16 +65,12 @@ export async function sendVerifiedRemote(sink: ByteSink, read: RemoteRead, diges
         const to = Math.min(end, position) - chunkStart;
         if (end >= chunkStart && end < position) held = Buffer.from(chunk.subarray(end - chunkStart, end - chunkStart + 1));
         if (to > from) {
-          sent += to - from;
-          if (!sink.write(chunk.subarray(from, to)) && !closed) {
-            await new Promise<void>((resolve) => {
-              wake = resolve;
-              sink.once('drain', resolve);
-            });
-            wake = undefined;
-          }
+          pending.push(chunk.subarray(from, to));
+          pendingBytes += to - from;
+          if (pendingBytes >= WRITE_BATCH) await flush();
         }
       }
+      await flush();
     } finally {
       stream.destroy();
     }
