@@ -10,7 +10,8 @@ import { signatureLocationOf, type SignatureLocation } from '../policy/verifier/
 import { referrersTag } from '../registry/referrers.js';
 import { DEFAULT_MAX_SIGNATURES } from '../signing/constants.js';
 import { mapConcurrent } from '../util/map-concurrent.js';
-import { LEGACY_SUFFIXES, referrerKind, type AttachmentKind } from './attachment-kind.js';
+import { referrerKind, type AttachmentKind } from '../signing/classify-referrer.js';
+import { LEGACY_SUFFIXES } from './only-kinds.js';
 import type { CopyTarget, MountSource } from './copy-target.js';
 import type { CopiedAttachment, CopyImageOptions, CopyResult } from './types.js';
 import { verified } from './verifying-stream.js';

@@ -1,5 +1,5 @@
 import type { Platform } from '../image/types.js';
-import type { AttachmentKind } from './attachment-kind.js';
+import type { AttachmentKind } from '../signing/classify-referrer.js';
 
 export interface CopyImageOptions {
   /** Tag to point at the copied image at the destination; without one the image is stored by digest only. */

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { checkIdentityToken, classifyReferrer, resolveIdentityToken, TollgateError } from '@tollgate/core';
+import { checkIdentityToken, resolveIdentityToken, TollgateError } from '@tollgate/core';
 
 const NOW = Date.UTC(2027, 0, 1);
 const seconds = NOW / 1000;
@@ -74,18 +74,5 @@ describe('resolveIdentityToken precedence', () => {
     const env = { SIGSTORE_ID_TOKEN: jwt({ ...good, exp: seconds - 1 }), ACTIONS_ID_TOKEN_REQUEST_URL: 'https://unreachable.invalid/x', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't' };
     await expect(resolveIdentityToken({ env, now })).rejects.toThrow(/SIGSTORE_ID_TOKEN expired/);
     await expect(resolveIdentityToken({ explicit: '@/nonexistent/token.jwt', env, now })).rejects.toThrow(/identity token file \/nonexistent\/token\.jwt does not exist/);
-  });
-});
-
-describe('classifyReferrer', () => {
-  const bundle = 'application/vnd.dev.sigstore.bundle.v0.3+json';
-  const d = (artifactType: string | undefined, annotations?: Record<string, string>) => ({ mediaType: 'application/vnd.oci.image.manifest.v1+json', digest: `sha256:${'a'.repeat(64)}`, size: 1, ...(artifactType ? { artifactType } : {}), ...(annotations ? { annotations } : {}) });
-  it('sorts referrers by artifactType and annotations', () => {
-    expect(classifyReferrer(d(bundle, { 'dev.sigstore.bundle.predicateType': 'https://sigstore.dev/cosign/sign/v1' })).kind).toBe('signature');
-    expect(classifyReferrer(d(bundle))).toEqual({ kind: 'signature' });
-    expect(classifyReferrer(d(bundle, { 'dev.sigstore.bundle.predicateType': 'https://slsa.dev/provenance/v1' }))).toEqual({ kind: 'attestation', predicateType: 'https://slsa.dev/provenance/v1' });
-    expect(classifyReferrer(d('application/vnd.cncf.notary.signature')).kind).toBe('notation-signature');
-    for (const sbom of ['application/spdx+json', 'text/spdx', 'application/vnd.cyclonedx+json', 'application/vnd.cyclonedx+xml', 'application/vnd.syft+json']) expect(classifyReferrer(d(sbom)).kind).toBe('sbom');
-    for (const other of ['application/vnd.example+json', 'application/spdxish', undefined]) expect(classifyReferrer(d(other)).kind).toBe('other');
   });
 });

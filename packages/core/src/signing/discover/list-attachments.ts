@@ -4,7 +4,7 @@ import { parseManifest } from '../../manifest/parse.js';
 import { referrersTag } from '../../registry/referrers.js';
 import { CREATED_ANNOTATION, LEGACY_PREDICATE_TYPE_ANNOTATION } from '../constants.js';
 import type { SignatureReader } from '../storage/fetch-signatures.js';
-import { classifyReferrer, type AttachedArtifactKind } from './classify-referrer.js';
+import { classifyReferrer, type AttachedArtifactKind } from '../classify-referrer.js';
 
 /** Where an attachment was found. */
 export type AttachmentSource = 'referrers-api' | 'fallback-tag' | 'legacy-tag';
