@@ -23,8 +23,10 @@ export interface ReferrerManifestOptions {
   /** `dsse-envelope` or `message-signature`. */
   content: 'dsse-envelope' | 'message-signature';
   predicateType?: string;
-  /** RFC 3339; default now (whole seconds, as cosign). */
+  /** RFC 3339; default the clock's time (whole seconds, as cosign). */
   created?: string;
+  /** The clock, in ms since the epoch, for the default `created` (default Date.now). */
+  now?: () => number;
 }
 
 /**
@@ -37,7 +39,7 @@ export function buildReferrerManifest(bundleBytes: Uint8Array, subject: Descript
   const annotations: Record<string, string> = {
     [BUNDLE_CONTENT_ANNOTATION]: options.content,
     ...(options.predicateType !== undefined ? { [BUNDLE_PREDICATE_TYPE_ANNOTATION]: options.predicateType } : {}),
-    [CREATED_ANNOTATION]: options.created ?? new Date(Math.floor(Date.now() / 1000) * 1000).toISOString().replace('.000Z', 'Z'),
+    [CREATED_ANNOTATION]: options.created ?? wholeSeconds((options.now ?? Date.now)()),
   };
   const manifest: ImageManifest = {
     schemaVersion: 2,
@@ -63,4 +65,9 @@ export function buildReferrerManifest(bundleBytes: Uint8Array, subject: Descript
     bundleDigest,
     descriptor: { mediaType: MediaType.OciManifest, digest, size: bytes.byteLength, artifactType: BUNDLE_V03_MEDIA_TYPE, annotations },
   };
+}
+
+/** RFC 3339 in UTC without fractional seconds, as cosign writes `org.opencontainers.image.created`. */
+function wholeSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', 'Z');
 }
