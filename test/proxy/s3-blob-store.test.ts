@@ -7,7 +7,7 @@ import { ReadStream } from 'node:fs';
 import { mkdtemp, open, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import {
   CreateMultipartUploadCommand,
   GetObjectCommand,
@@ -19,6 +19,8 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { S3BlobConfig } from '../../packages/proxy/src/config/types.js';
 import { S3BlobStore, type S3BlobStoreOptions } from '../../packages/proxy/src/store/blobs/s3-blob-store.js';
+import { LocalCopies } from '../../packages/proxy/src/store/blobs/local-copies.js';
+import { sendVerifiedRemote } from '../../packages/proxy/src/serve/send-remote.js';
 import type { S3Upload } from '../../packages/proxy/src/store/blobs/s3-upload.js';
 import { startRgw, type RunningRgw } from '../support/rgw.js';
 
@@ -55,6 +57,7 @@ function configFor(bucket: string, overrides: Partial<S3BlobConfig> = {}): S3Blo
     credentials: { accessKeyIdEnv: 'TEST_RGW_KEY', secretAccessKeyEnv: 'TEST_RGW_SECRET' },
     redirect: false,
     redirectSeconds: 300,
+    localCacheBytes: 0,
     ...overrides,
   };
 }
@@ -494,6 +497,136 @@ describe('S3BlobStore on Ceph RGW', () => {
   });
 
   // Last: it stops the file's RGW.
+});
+
+describe('S3BlobStore with local copies (store.blobs.s3.localCache)', () => {
+  async function storeWithCopies(bucket: string, maxBytes = 64 * MiB): Promise<{ store: S3BlobStore; copies: LocalCopies; tmp: string }> {
+    const dataDir = await mkdtemp(join(work, 'replica-'));
+    const copies = new LocalCopies(join(dataDir, 'local-cache'), maxBytes);
+    const store = await storeFor(bucket, { localCopies: copies });
+    await store.open();
+    return { store, copies, tmp: store.tmpDir };
+  }
+
+  /** Sends a whole blob as the proxy does to a client; resolves with what the client got and the corrupt report. */
+  async function serve(store: S3BlobStore, digest: string): Promise<{ kind: string; body: Buffer; corrupt?: Error }> {
+    const read = await store.openRead(digest);
+    if (read === undefined) throw new Error('not in the store');
+    if (read.kind === 'file') {
+      try {
+        return { kind: 'file', body: await read.handle.readFile() };
+      } finally {
+        await read.handle.close();
+      }
+    }
+    const sink = new PassThrough();
+    const body = drain(sink).catch(() => Buffer.alloc(0));
+    let corrupt: Error | undefined;
+    await sendVerifiedRemote(sink, read, digest, 0, read.size - 1, (error) => {
+      corrupt = error;
+    });
+    return { kind: 'remote', body: await body, ...(corrupt !== undefined ? { corrupt } : {}) };
+  }
+
+  /** The copy a read was writing is settled (kept or dropped) once the temp directory is empty again. */
+  async function tmpEmpty(tmp: string): Promise<void> {
+    for (let pause = 5; (await readdir(tmp)).length > 0; pause *= 2) {
+      if (pause > 5000) throw new Error('the copy being written was neither kept nor removed');
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  async function eventuallyTrue(what: string, check: () => boolean): Promise<void> {
+    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
+    for (let pause = 5; !check(); pause *= 2) {
+      if (pause > 5000) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((resolve) => setTimeout(resolve, pause));
+    }
+  }
+
+  it('a verified read from S3 leaves a copy; the next read is the local file, even once S3 lost or altered the object', async () => {
+    const bucket = await rgw.createBucket();
+    const peer = await storeFor(bucket);
+    await peer.open();
+    const bytes = randomBytes(6 * MiB + 1);
+    const digest = await writeBlob(peer, bytes);
+    const { store, copies, tmp } = await storeWithCopies(bucket);
+    const first = await serve(store, digest);
+    expect(first.kind).toBe('remote');
+    expect(first.body.equals(bytes)).toBe(true);
+    await eventuallyTrue('the copy to be kept', () => copies.has(digest));
+    expect(await readdir(tmp)).toEqual([]);
+    // Altered in S3 (same size): the copy was verified when it was written, so this replica still sends the blob.
+    await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(digest), Body: randomBytes(bytes.length) }));
+    const second = await serve(store, digest);
+    expect(second.kind).toBe('file');
+    expect(second.body.equals(bytes)).toBe(true);
+    // A replica without copies hashes the altered object and refuses it.
+    const other = await serve(peer, digest);
+    expect(other.corrupt).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(other.body.length).toBeLessThan(bytes.length);
+    // remove() (eviction, gc, a corrupt object dropped) takes the copy too.
+    expect(await store.remove(digest)).toBe(true);
+    expect(copies.has(digest)).toBe(false);
+    expect(await store.openRead(digest)).toBeUndefined();
+  });
+
+  it('bytes that do not digest right are never kept, and a client that leaves early leaves no copy', async () => {
+    const bucket = await rgw.createBucket();
+    const peer = await storeFor(bucket);
+    await peer.open();
+    const bytes = randomBytes(3 * MiB);
+    const digest = await writeBlob(peer, bytes);
+    await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(digest), Body: randomBytes(bytes.length) }));
+    const { store, copies, tmp } = await storeWithCopies(bucket);
+    const bad = await serve(store, digest);
+    expect(bad.corrupt).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    await tmpEmpty(tmp);
+    expect(copies.has(digest)).toBe(false);
+
+    const good = randomBytes(3 * MiB);
+    const goodDigest = await writeBlob(peer, good);
+    const read = await store.openRead(goodDigest);
+    if (read?.kind !== 'remote') throw new Error('expected a remote read');
+    const sink = new PassThrough();
+    sink.once('data', () => sink.destroy());
+    sink.resume();
+    await sendVerifiedRemote(sink, read, goodDigest, 0, read.size - 1, () => undefined);
+    await tmpEmpty(tmp);
+    expect(copies.has(goodDigest)).toBe(false);
+  });
+
+  it("keeps a download's verified temp file as the copy; gc's store (opened with keepTemp) never uses the copies", async () => {
+    const bucket = await rgw.createBucket();
+    const { store, copies } = await storeWithCopies(bucket);
+    const bytes = randomBytes(2 * MiB);
+    const writing = await startWriting(store, bytes);
+    await writing.writeTo(bytes.length);
+    await writing.upload.complete();
+    await store.commit(writing.temp, writing.digest);
+    await store.keepVerifiedTemp(writing.temp, writing.digest, bytes.length);
+    expect(copies.has(writing.digest)).toBe(true);
+    expect((await serve(store, writing.digest)).kind).toBe('file');
+
+    const gcCopies = new LocalCopies(copies.dir, copies.maxBytes);
+    const gc = await storeFor(bucket, { localCopies: gcCopies });
+    await gc.open({ keepTemp: true });
+    expect(gcCopies.has(writing.digest)).toBe(false);
+    const fromGc = await serve(gc, writing.digest);
+    expect(fromGc.kind).toBe('remote');
+    expect(fromGc.body.equals(bytes)).toBe(true);
+    // Without copies a verified temp file is simply removed.
+    const plain = await storeFor(bucket);
+    await plain.open();
+    const temp = plain.tempPath();
+    await writeFile(temp, bytes);
+    await plain.keepVerifiedTemp(temp, writing.digest, bytes.length);
+    expect(await readdir(plain.tmpDir)).toEqual([]);
+  });
+});
+
+// Last: it stops RGW.
+describe('S3BlobStore when RGW goes away', () => {
   it('fails within seconds, clearly, once RGW is gone; abort() still resolves', async () => {
     const { store, bucket } = await freshStore();
     const another = await storeFor(bucket);

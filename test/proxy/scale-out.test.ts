@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -138,6 +139,8 @@ beforeAll(async () => {
     ['corrupt', [1 * MiB]],
     ['vanished', [1 * MiB]],
     ['redirect', [1 * MiB]],
+    ['local', [2 * MiB]],
+    ['local-peer', [2 * MiB]],
     ['gc-old', [1 * MiB]],
     ['gc-new', [1 * MiB]],
     ['redis', [1 * MiB]],
@@ -295,6 +298,42 @@ describe('three replicas over Ceph RGW and Redis', () => {
       expect(head.headers.get('content-length')).toBe(String(layer.size));
     } finally {
       await redirecting.stop();
+    }
+  }, 120_000);
+
+  it('localCache: a replica sends a blob read again from its own verified copy, never the altered object in S3', async () => {
+    const own = images.get('local')!.layers[0]!;
+    const peerBlob = images.get('local-peer')!.layers[0]!;
+    const config = await writeConfig('local-cache', [...images.values()].map((i) => i.digest), { localCache: '64MiB' });
+    const dataDir = join(work, 'replica-local');
+    await mkdir(dataDir, { recursive: true });
+    const local = await startReplica(config, { ...s3Env(), TOLLGATE_PROXY_DATA_DIR: dataDir });
+    const copyOf = (digest: string) => join(dataDir, 'local-cache', 'sha256', digest.slice('sha256:'.length));
+    try {
+      // Downloaded by this replica: its verified temp file becomes the copy once the last reader is done.
+      expect((await pull(local.url, 'local')).blobs.every((b) => b.ok)).toBe(true);
+      await eventually('the downloaded blob to become a copy', async () => existsSync(copyOf(own.digest)));
+      // Downloaded by a peer: this replica reads it from S3, hashed, and keeps the verified bytes.
+      expect((await pull(replicas[0]!.url, 'local-peer')).blobs.every((b) => b.ok)).toBe(true);
+      await eventually('the blob to be committed', () => objectExists(peerBlob.digest));
+      expect((await pull(local.url, 'local-peer')).blobs.every((b) => b.ok)).toBe(true);
+      await eventually("the peer's blob to become a copy", async () => existsSync(copyOf(peerBlob.digest)));
+      // Same size, other bytes in S3: the copies were verified when written, so the replica sends the right blobs.
+      for (const layer of [own, peerBlob]) await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest), Body: randomBytes(layer.size) }));
+      for (const layer of [own, peerBlob]) {
+        const again = await fetchAll(`${local.url}/v2/${REPO}/blobs/${layer.digest}`);
+        expect(again.status).toBe(200);
+        expect(sha256(again.body)).toBe(layer.digest);
+      }
+      // A range of a copy is served from it too.
+      const range = await fetchAll(`${local.url}/v2/${REPO}/blobs/${own.digest}`, { headers: { range: 'bytes=10-19' } });
+      expect(range.status).toBe(206);
+      expect(range.body.length).toBe(10);
+      expect(blobGets(own.digest)).toBe(1);
+      expect(blobGets(peerBlob.digest)).toBe(1);
+    } finally {
+      await local.stop();
+      for (const layer of [own, peerBlob]) await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
     }
   }, 120_000);
 

@@ -21,7 +21,7 @@ describe('store.blobs config', () => {
   it('reads s3 with its defaults', () => {
     expect(blobsOf(withS3({ bucket: 'tollgate-blobs' }))).toEqual({
       kind: 's3',
-      s3: { bucket: 'tollgate-blobs', region: 'us-east-1', prefix: '', forcePathStyle: false, redirect: false, redirectSeconds: 300 },
+      s3: { bucket: 'tollgate-blobs', region: 'us-east-1', prefix: '', forcePathStyle: false, redirect: false, redirectSeconds: 300, localCacheBytes: 0 },
     });
     // An endpoint (RGW, MinIO and the like) means path-style unless told otherwise.
     expect(blobsOf(withS3({ bucket: 'b.c-d', endpoint: 'http://127.0.0.1:7480' }))).toMatchObject({ s3: { endpoint: 'http://127.0.0.1:7480', forcePathStyle: true } });
@@ -39,6 +39,7 @@ describe('store.blobs config', () => {
         credentials: { file: 'secrets/aws', profile: 'tollgate' },
         redirect: true,
         redirectSeconds: 60,
+        localCache: '20GiB',
       }),
     );
     expect(blobs).toEqual({
@@ -52,8 +53,11 @@ describe('store.blobs config', () => {
         credentials: { file: '/etc/tollgate/secrets/aws', profile: 'tollgate' },
         redirect: true,
         redirectSeconds: 60,
+        localCacheBytes: 20 * 1024 ** 3,
       },
     });
+    expect(blobsOf(withS3({ bucket: 'abc', localCache: 0 }))).toMatchObject({ s3: { localCacheBytes: 0 } });
+    expect(blobsOf(withS3({ bucket: 'abc', localCache: 1048576 }))).toMatchObject({ s3: { localCacheBytes: 1048576 } });
     expect(blobsOf(withS3({ bucket: 'abc', credentials: { file: '/run/aws' } }))).toMatchObject({ s3: { credentials: { file: '/run/aws' } } });
     expect(blobsOf(withS3({ bucket: 'abc', credentials: { accessKeyIdEnv: 'S3_KEY', secretAccessKeyEnv: 'S3_SECRET', sessionTokenEnv: '_TOKEN1' } }))).toMatchObject({
       s3: { credentials: { accessKeyIdEnv: 'S3_KEY', secretAccessKeyEnv: 'S3_SECRET', sessionTokenEnv: '_TOKEN1' } },
@@ -112,6 +116,7 @@ describe('store.blobs config', () => {
     s3Invalid({ credentials: { file: '/f', profile: '[default]' } }, /profile must be a profile name/);
     for (const redirectSeconds of [0, 3601, -5, 1.5, 'soon', true]) s3Invalid({ redirectSeconds }, /redirectSeconds must be an integer from 1 to 3600/);
     s3Invalid({ redirect: 'yes' }, /redirect must be true or false/);
+    for (const localCache of [-1, 1.5, 'lots', '10 parsecs', true, {}, '-5GiB']) s3Invalid({ localCache }, /localCache must be (a byte size|a positive byte size|an integer from 1)/);
     s3Invalid({ forcePathStyle: 1 }, /forcePathStyle must be true or false/);
   });
 
@@ -148,6 +153,7 @@ describe('store.blobs config', () => {
         credentials: field(fc.constantFrom(undefined, { file: 'aws' }, { file: '/aws', profile: 'p' }, { accessKeyIdEnv: 'A', secretAccessKeyEnv: 'B' })),
         redirect: field(fc.boolean()),
         redirectSeconds: field(fc.integer({ min: -10, max: 4000 })),
+        localCache: field(fc.constantFrom(undefined, 0, '1GiB', 1024, '2.5GB')),
       },
       { requiredKeys: [] },
     );
@@ -164,6 +170,7 @@ describe('store.blobs config', () => {
             expect(store.blobs.s3.bucket).toMatch(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/);
             expect(store.blobs.s3.prefix.split('/')).not.toContain('..');
             if (store.blobs.s3.endpoint !== undefined) expect(new URL(store.blobs.s3.endpoint).origin).toBe(store.blobs.s3.endpoint);
+            expect(Number.isSafeInteger(store.blobs.s3.localCacheBytes) && store.blobs.s3.localCacheBytes >= 0).toBe(true);
           }
         } catch (error) {
           seen.refused++;

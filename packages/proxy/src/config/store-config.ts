@@ -1,6 +1,6 @@
 import { isAbsolute, resolve } from 'node:path';
 import { normaliseS3Prefix } from '../store/blobs/s3-keys.js';
-import { asRecord, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
+import { asRecord, byteSize, checkKeys, configError, integerIn, optionalBoolean, optionalString, requiredString } from './fields.js';
 import type { BlobLocation, MetadataLocation, S3BlobConfig, S3Credentials } from './types.js';
 
 const AT = 'store.blobs.s3';
@@ -13,7 +13,7 @@ const IPV4 = /^\d{1,3}(?:\.\d{1,3}){3}$/;
 
 /**
  * `store.blobs`: absent or `filesystem` (under dataDir), or `{s3: {endpoint, bucket, region, prefix, forcePathStyle,
- * credentials, redirect, redirectSeconds}}`. S3 needs Redis metadata: replicas that share blobs must share what
+ * credentials, redirect, redirectSeconds, localCache}}`. S3 needs Redis metadata: replicas that share blobs must share what
  * describes them.
  */
 export function readBlobs(value: unknown, metadata: MetadataLocation, baseDir: string): BlobLocation {
@@ -29,7 +29,7 @@ export function readBlobs(value: unknown, metadata: MetadataLocation, baseDir: s
 
 function readS3(value: unknown, baseDir: string): S3BlobConfig {
   const doc = asRecord(value, AT);
-  checkKeys(doc, ['endpoint', 'bucket', 'region', 'prefix', 'forcePathStyle', 'credentials', 'redirect', 'redirectSeconds'], AT);
+  checkKeys(doc, ['endpoint', 'bucket', 'region', 'prefix', 'forcePathStyle', 'credentials', 'redirect', 'redirectSeconds', 'localCache'], AT);
   const endpoint = readEndpoint(doc.endpoint);
   const region = optionalString(doc.region, `${AT}.region`, 64) ?? 'us-east-1';
   if (!REGION.test(region)) throw configError(`${AT}.region`, 'must be a region name such as us-east-1 (letters, digits, ".", "_", "-")');
@@ -40,6 +40,7 @@ function readS3(value: unknown, baseDir: string): S3BlobConfig {
     forcePathStyle: optionalBoolean(doc.forcePathStyle, `${AT}.forcePathStyle`) ?? endpoint !== undefined,
     redirect: optionalBoolean(doc.redirect, `${AT}.redirect`) ?? false,
     redirectSeconds: doc.redirectSeconds === undefined || doc.redirectSeconds === null ? 300 : integerIn(doc.redirectSeconds, `${AT}.redirectSeconds`, 1, 3600),
+    localCacheBytes: doc.localCache === undefined || doc.localCache === null || doc.localCache === 0 ? 0 : byteSize(doc.localCache, `${AT}.localCache`),
   };
   if (endpoint !== undefined) config.endpoint = endpoint;
   const credentials = readCredentials(doc.credentials, baseDir);

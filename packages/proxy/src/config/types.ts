@@ -144,6 +144,11 @@ export interface S3BlobConfig {
    */
   redirect: boolean;
   redirectSeconds: number;
+  /**
+   * Bytes of this replica's disk (`<dataDir>/local-cache`) kept as copies of verified blobs read from the store, so
+   * a blob read again here is sent from disk instead of fetched from S3 and hashed again; 0 (default): none.
+   */
+  localCacheBytes: number;
 }
 
 /** Where verified blobs are kept: `filesystem` (default, `<dataDir>/blobs`) or an S3 bucket. */

@@ -96,22 +96,26 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
   core.metrics.inflight.inc();
   core.metrics.cache.inc({ kind: 'blob', result: 'miss' });
   // Only this fetch's own entry: a failed one may already have been replaced by a new download (see openBlob).
-  const forget = () => {
+  const forget = (verified: boolean) => {
     if (core.blobFetches.get(key) === fetch) core.blobFetches.delete(key);
     void lock?.release();
-    // A shared store's fetch keeps its temp file for the readers that joined it; the last one out removes it.
-    if (core.blobs.keepsTempAfterCommit) fetch.retire(() => unlink(tempPath).catch(() => undefined));
+    // A shared store's fetch keeps its temp file for the readers that joined it; the last one out removes it, or
+    // keeps it as this replica's local copy once it is verified and committed.
+    if (core.blobs.keepsTempAfterCommit) {
+      const keep = core.blobs.keepVerifiedTemp?.bind(core.blobs);
+      fetch.retire(() => (verified && keep !== undefined ? keep(tempPath, digest, size) : unlink(tempPath).catch(() => undefined)));
+    }
   };
   const settled = fetch.done.then(
     async () => {
-      forget();
+      forget(true);
       core.metrics.inflight.dec();
       await core.retention.added(digest, size).catch((error: unknown) => core.log.error({ err: error, digest }, 'recording a cached blob failed'));
       core.metrics.cacheBytes.set(core.retention.totalBytes);
       core.metrics.cacheBlobs.set(core.retention.count);
     },
     async (error: unknown) => {
-      forget();
+      forget(false);
       core.metrics.inflight.dec();
       const code = error instanceof TollgateError ? error.code : 'ERROR';
       if (code === 'DIGEST_MISMATCH' || code === 'SIZE_MISMATCH') {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { BlobLocation } from '../../config/types.js';
 import { FilesystemBlobStore } from './filesystem-blob-store.js';
+import { LocalCopies } from './local-copies.js';
 import type { BlobStore } from './types.js';
 
 /**
@@ -10,5 +11,6 @@ import type { BlobStore } from './types.js';
 export async function createBlobStore(location: BlobLocation, dataDir: string): Promise<BlobStore> {
   if (location.kind === 'filesystem') return new FilesystemBlobStore(dataDir);
   const { S3BlobStore } = await import('./s3-blob-store.js');
-  return new S3BlobStore(location.s3, join(dataDir, 'tmp'));
+  const localCopies = new LocalCopies(join(dataDir, 'local-cache'), location.s3.localCacheBytes);
+  return new S3BlobStore(location.s3, join(dataDir, 'tmp'), { localCopies });
 }

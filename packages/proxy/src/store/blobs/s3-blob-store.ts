@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -19,6 +19,7 @@ import { exactLength } from './s3-exact-length.js';
 import { blobKey, blobsKeyPrefix, digestOfKey, normaliseS3Prefix } from './s3-keys.js';
 import { abortStaleUploads, abortUploadsOfKey } from './s3-stale-uploads.js';
 import { S3Upload } from './s3-upload.js';
+import type { LocalCopies } from './local-copies.js';
 import type { BlobStore, StoredBlob, StoredRead } from './types.js';
 
 export interface S3BlobStoreOptions extends S3ClientOptions {
@@ -31,6 +32,8 @@ export interface S3BlobStoreOptions extends S3ClientOptions {
   staleUploadMs?: number;
   /** Keys per ListObjectsV2 page in scan() (default: S3's 1000; tests make it small to cover paging). */
   listPageSize?: number;
+  /** This replica's disk copies of verified blobs (`store.blobs.s3.localCache`); absent: every read goes to S3. */
+  localCopies?: LocalCopies;
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -52,6 +55,9 @@ export class S3BlobStore implements BlobStore {
   private readonly attempts: number;
   private readonly listPageSize: number | undefined;
   private readonly where: string;
+  /** Used only by a store opened to serve (not by gc beside a serving replica: the copies are the replica's). */
+  private localCopies: LocalCopies | undefined;
+  private readonly configuredCopies: LocalCopies | undefined;
 
   constructor(
     private readonly config: S3BlobConfig,
@@ -66,6 +72,7 @@ export class S3BlobStore implements BlobStore {
     this.staleUploadMs = options.staleUploadMs ?? DAY_MS;
     this.attempts = options.maxAttempts ?? 3;
     this.listPageSize = options.listPageSize;
+    this.configuredCopies = options.localCopies;
     this.where = `s3://${config.bucket}/${prefix} at ${config.endpoint ?? `AWS ${config.region}`}`;
     this.client = createS3Client(config, options);
   }
@@ -94,6 +101,10 @@ export class S3BlobStore implements BlobStore {
       stale = await abortStaleUploads(this.client, this.bucket, blobsKeyPrefix(this.prefix), this.staleUploadMs);
     } catch (error) {
       throw s3Error(error, 'aborting the uploads crashed replicas left', this.where);
+    }
+    if (options.keepTemp !== true && this.configuredCopies !== undefined) {
+      await this.configuredCopies.open();
+      if (this.configuredCopies.enabled) this.localCopies = this.configuredCopies;
     }
     return leftovers.length + stale;
   }
@@ -137,10 +148,23 @@ export class S3BlobStore implements BlobStore {
   }
 
   async openRead(digest: string): Promise<StoredRead | undefined> {
+    const local = await this.localCopies?.read(digest);
+    if (local !== undefined) return { kind: 'file', handle: local.handle, size: local.size };
     const found = await this.stat(digest);
     if (found === undefined) return undefined;
     const size = found.size;
-    return { kind: 'remote', size, open: (start, end, signal) => this.readRange(digest, size, start, end, signal) };
+    const copies = this.localCopies;
+    return {
+      kind: 'remote',
+      size,
+      open: (start, end, signal) => this.readRange(digest, size, start, end, signal),
+      ...(copies !== undefined ? { localCopy: () => copies.writer(digest, size, this.tempPath()) } : {}),
+    };
+  }
+
+  async keepVerifiedTemp(tempPath: string, digest: string, size: number): Promise<void> {
+    if (this.localCopies !== undefined) await this.localCopies.adopt(tempPath, digest, size);
+    else await unlink(tempPath).catch(() => undefined);
   }
 
   private async readRange(digest: string, size: number, start: number, end: number, signal?: AbortSignal): Promise<Readable> {
@@ -169,6 +193,7 @@ export class S3BlobStore implements BlobStore {
   }
 
   async remove(digest: string): Promise<boolean> {
+    await this.localCopies?.remove(digest);
     if ((await this.stat(digest)) === undefined) return false;
     try {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.key(digest) }));

@@ -1,5 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import type { LocalCopyWriter } from './local-copies.js';
 
 /** A committed blob as a store lists it. */
 export interface StoredBlob {
@@ -14,7 +15,13 @@ export interface StoredBlob {
  */
 export type StoredRead =
   | { kind: 'file'; handle: FileHandle; size: number }
-  | { kind: 'remote'; size: number; open(start: number, end: number, signal?: AbortSignal): Promise<Readable> };
+  | {
+      kind: 'remote';
+      size: number;
+      open(start: number, end: number, signal?: AbortSignal): Promise<Readable>;
+      /** Where a full read may keep the verified bytes on this replica's disk (undefined: it may not). */
+      localCopy?(): LocalCopyWriter | undefined;
+    };
 
 /**
  * The durable copy of a download in flight, made while the bytes arrive. The download writes every byte to its
@@ -82,6 +89,11 @@ export interface BlobStore {
    * download lock, so what a killed holder left (a multipart upload) goes before a new one starts.
    */
   abortPendingUploads?(digest: string): Promise<number>;
+  /**
+   * Shared stores: a download's temp file, verified and committed, that its last reader is done with: kept as this
+   * replica's local copy when the store keeps them, else removed. Never throws.
+   */
+  keepVerifiedTemp?(tempPath: string, digest: string, size: number): Promise<void>;
   /** Shared stores: a URL that reads the committed blob without the proxy, valid `seconds` (see `redirect`). */
   presignedUrl?(digest: string, seconds: number): Promise<string>;
   close(): Promise<void>;
