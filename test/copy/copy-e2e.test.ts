@@ -16,13 +16,12 @@ import { startFaultProxy, type FaultProxy } from '../proxy/support/fault-proxy.j
 import { fetchAll, MANIFEST_ACCEPT } from '../proxy/support/images.js';
 import { pushRawImage } from '../proxy/support/raw-image.js';
 import { startProxy, type RunningProxy } from '../proxy/support/start-proxy.js';
-import { startCountingProxy, type CountingProxy } from './support/counting-proxy.js';
 import { pushSignedIndex, testSigner, type SignedIndex } from './support/signed-index.js';
 
 let source: RunningRegistry;
 let destination: RunningRegistry;
 let sourceFaults: FaultProxy;
-let destinationCounter: CountingProxy;
+let destinationCounter: FaultProxy;
 let work: string;
 let pub: string;
 const signer = testSigner();
@@ -30,7 +29,7 @@ let image: SignedIndex;
 
 beforeAll(async () => {
   [source, destination] = await Promise.all([startRegistry(), startRegistry()]);
-  [sourceFaults, destinationCounter] = await Promise.all([startFaultProxy(source.url), startCountingProxy(destination.url)]);
+  [sourceFaults, destinationCounter] = await Promise.all([startFaultProxy(source.url), startFaultProxy(destination.url, { preserveHost: true })]);
   work = await mkdtemp(join(tmpdir(), 'tollgate-copy-'));
   pub = join(work, 'cosign.pub');
   await writeFile(pub, signer.publicPem);

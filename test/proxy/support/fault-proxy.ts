@@ -1,6 +1,8 @@
 /**
  * A node:http reverse proxy in front of a real docker-registry. With no fault armed it only forwards and counts
  * requests (the "counting proxy"); armed, it breaks matching responses the way real networks and registries do.
+ * By default the Host header is the upstream's, so the registry's absolute URLs (upload Locations) name the registry
+ * itself; with preserveHost they name the proxy, and uploads pass through it too.
  */
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
@@ -67,7 +69,12 @@ function flipMiddleByte(length: number): Transform {
   });
 }
 
-export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
+export interface FaultProxyOptions {
+  /** Forward the client's Host header instead of the upstream's (for pushes through the proxy). */
+  preserveHost?: boolean;
+}
+
+export async function startFaultProxy(targetUrl: string, options: FaultProxyOptions = {}): Promise<FaultProxy> {
   const target = new URL(targetUrl);
   const requests: SeenRequest[] = [];
   const events = new EventEmitter();
@@ -101,7 +108,7 @@ export async function startFaultProxy(targetUrl: string): Promise<FaultProxy> {
       res.end(JSON.stringify({ errors: [{ code, message: 'injected by the fault proxy' }] }));
       return;
     }
-    const headers = { ...req.headers, host: target.host };
+    const headers = options.preserveHost ? req.headers : { ...req.headers, host: target.host };
     const upstream = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers }, (up) => {
       const outHeaders = { ...up.headers };
       if (fault === 'wrong-digest') outHeaders['docker-content-digest'] = `sha256:${createHash('sha256').update('not the manifest').digest('hex')}`;
