@@ -244,12 +244,12 @@ function baseConfig(ctx: Context, upstreamUrl: string, dataDir: string): Record<
   };
 }
 
-function s3Config(ctx: Context, upstreamUrl: string, dataDir: string, prefix: string, db: number): Record<string, unknown> {
+function s3Config(ctx: Context, upstreamUrl: string, dataDir: string, prefix: string, db: number, extra: Record<string, unknown> = {}): Record<string, unknown> {
   return {
     ...baseConfig(ctx, upstreamUrl, dataDir),
     store: {
       metadata: ctx.redis.url(db),
-      blobs: { s3: { endpoint: ctx.rgw.endpoint, bucket: ctx.bucket, region: 'us-east-1', prefix, forcePathStyle: true, credentials: { accessKeyIdEnv: S3_ENV.key, secretAccessKeyEnv: S3_ENV.secret } } },
+      blobs: { s3: { endpoint: ctx.rgw.endpoint, bucket: ctx.bucket, region: 'us-east-1', prefix, forcePathStyle: true, credentials: { accessKeyIdEnv: S3_ENV.key, secretAccessKeyEnv: S3_ENV.secret }, ...extra } },
     },
   };
 }
@@ -438,28 +438,44 @@ async function cold(ctx: Context, big: Pushed, other: Pushed): Promise<Record<Ki
   return samples;
 }
 
+/** `rgw-local`: the same replica on RGW with `localCache` on, so reads after the first come from its verified copy. */
+type WarmKind = Kind | 'rgw-local';
+const WARM_KINDS: WarmKind[] = ['filesystem', 'rgw', 'rgw-local'];
+
 interface WarmResult {
-  rates: Record<Kind, number[]>;
+  rates: Record<WarmKind, number[]>;
   /** Proxy CPU seconds per GB served, per sample. */
-  cpuPerGB: Record<Kind, number[]>;
-  cephPerGB: number[];
+  cpuPerGB: Record<WarmKind, number[]>;
+  /** The Ceph daemons' CPU seconds per GB served, per sample. */
+  cephPerGB: Record<WarmKind, number[]>;
+}
+
+async function startWarm(ctx: Context, kind: WarmKind, dataDir: string): Promise<Server> {
+  if (kind !== 'rgw-local') return startSingle(ctx, kind, dataDir, 'warm', 1);
+  await ctx.redis.cli(2, 'flushdb');
+  return startProxy('rgw-local', s3Config(ctx, ctx.registry.url, dataDir, 'warm-local', 2, { localCache: '1GiB' }), s3Env(ctx));
 }
 
 async function warm(ctx: Context, big: Pushed): Promise<WarmResult> {
-  const servers = {} as Record<Kind, Server>;
+  const servers = {} as Record<WarmKind, Server>;
   const dirs: string[] = [];
-  const result: WarmResult = { rates: { filesystem: [], rgw: [] }, cpuPerGB: { filesystem: [], rgw: [] }, cephPerGB: [] };
+  const result: WarmResult = { rates: { filesystem: [], rgw: [], 'rgw-local': [] }, cpuPerGB: { filesystem: [], rgw: [], 'rgw-local': [] }, cephPerGB: { filesystem: [], rgw: [], 'rgw-local': [] } };
+  const hex = big.layers[0]!.digest.slice('sha256:'.length);
+  const stored: Record<WarmKind, (data: string) => Promise<boolean>> = {
+    filesystem: async (data) => existsSync(join(data, 'blobs', 'sha256', hex)),
+    rgw: () => objectExists(ctx, `warm/blobs/sha256/${hex}`),
+    'rgw-local': async (data) => existsSync(join(data, 'local-cache', 'sha256', hex)),
+  };
   try {
-    for (const kind of KINDS) {
+    for (const kind of WARM_KINDS) {
       const data = mkdtempSync(join(tmpdir(), `bench-scale-warm-${kind}-`));
       dirs.push(data);
-      servers[kind] = await startSingle(ctx, kind, data, 'warm', 1);
+      servers[kind] = await startWarm(ctx, kind, data);
       if ((await curlImage(servers[kind], big.repository, [big.layers[0]!.digest])) !== BIG) throw new Error(`${kind}: the warming pull came back short`);
-      const hex = big.layers[0]!.digest.slice('sha256:'.length);
-      await waitUntil(`${kind}: the warm blob stored`, () => (kind === 'rgw' ? objectExists(ctx, `warm/blobs/sha256/${hex}`) : Promise.resolve(existsSync(join(data, 'blobs', 'sha256', hex)))));
+      await waitUntil(`${kind}: the warm blob stored`, () => stored[kind](data));
     }
     for (let sample = 0; sample < WARM_SAMPLES; sample++) {
-      for (const kind of sample % 2 === 0 ? KINDS : [...KINDS].reverse()) {
+      for (const kind of sample % 2 === 0 ? WARM_KINDS : [...WARM_KINDS].reverse()) {
         const server = servers[kind];
         const url = `${server.url}/v2/${big.repository}/blobs/${big.layers[0]!.digest}`;
         const [cpu0, store0] = [cpuSeconds(server.pid), cephCpu(ctx)];
@@ -471,14 +487,16 @@ async function warm(ctx: Context, big: Pushed): Promise<WarmResult> {
         const gb = bytes / 1e9;
         result.rates[kind].push(bytes / 1e6 / seconds);
         result.cpuPerGB[kind].push((cpuSeconds(server.pid) - cpu0) / gb);
-        if (kind === 'rgw') result.cephPerGB.push((cephCpu(ctx) - store0) / gb);
+        result.cephPerGB[kind].push((cephCpu(ctx) - store0) / gb);
       }
     }
   } finally {
     for (const server of Object.values(servers)) await server.stop();
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
     await emptyPrefix(ctx, 'warm');
+    await emptyPrefix(ctx, 'warm-local');
     await ctx.redis.cli(1, 'flushdb');
+    await ctx.redis.cli(2, 'flushdb');
   }
   return result;
 }
@@ -694,12 +712,14 @@ async function main(): Promise<void> {
     }
     if (CASES.has('warm')) {
       const w = await warm(ctx, big);
-      for (const kind of KINDS) console.error(`warm ${kind}: MB/s ${w.rates[kind].map((v) => v.toFixed(0)).join(', ')}; proxy cpu s/GB ${w.cpuPerGB[kind].map((v) => v.toFixed(2)).join(', ')}`);
-      const [f, r] = [median(w.rates.filesystem), median(w.rates.rgw)];
+      for (const kind of WARM_KINDS) console.error(`warm ${kind}: MB/s ${w.rates[kind].map((v) => v.toFixed(0)).join(', ')}; proxy cpu s/GB ${w.cpuPerGB[kind].map((v) => v.toFixed(2)).join(', ')}`);
+      const [f, r, l] = [median(w.rates.filesystem), median(w.rates.rgw), median(w.rates['rgw-local'])];
       rows.push(
-        [`2. warm blob throughput (${WARM_GETS} × 200 MB, curl), median of ${WARM_SAMPLES}`, `${f.toFixed(0)} MB/s`, `${r.toFixed(0)} MB/s`, `${(r / f).toFixed(2)}×`, `≥ 0.5× — ${verdict(r / f >= 0.5)}`],
+        [`2. warm blob throughput (${WARM_GETS} × 200 MB, curl), median of ${WARM_SAMPLES}: streamed from RGW, hashed`, `${f.toFixed(0)} MB/s`, `${r.toFixed(0)} MB/s`, `${(r / f).toFixed(2)}×`, `≥ 0.5× — ${verdict(r / f >= 0.5)}`],
         ['   … the proxy\'s CPU per GB served', `${median(w.cpuPerGB.filesystem).toFixed(2)} s`, `${median(w.cpuPerGB.rgw).toFixed(2)} s`, '', ''],
-        ['   … the Ceph daemons\' CPU per GB served', '', `${median(w.cephPerGB).toFixed(2)} s`, '', ''],
+        ['   … the Ceph daemons\' CPU per GB served', '', `${median(w.cephPerGB.rgw).toFixed(2)} s`, '', ''],
+        [`2b. the same with \`localCache\` (reads after the first from the replica's verified copy)`, `${f.toFixed(0)} MB/s`, `${l.toFixed(0)} MB/s`, `${(l / f).toFixed(2)}×`, `≥ 0.5× — ${verdict(l / f >= 0.5)}`],
+        ['   … the proxy\'s CPU per GB served; Ceph\'s', '', `${median(w.cpuPerGB['rgw-local']).toFixed(2)} s; ${median(w.cephPerGB['rgw-local']).toFixed(2)} s`, '', ''],
       );
     }
     if (CASES.has('gets') || CASES.has('rss') || CASES.has('redis')) {

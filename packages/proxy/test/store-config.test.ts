@@ -1,4 +1,6 @@
+import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
+import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { TollgateError } from '@tollgate/core';
 import { normalizeProxyConfig } from '../src/index.js';
@@ -183,6 +185,28 @@ describe('store.blobs config', () => {
     // The property means little unless both sides were reached.
     expect(seen.s3).toBeGreaterThanOrEqual(5);
     expect(seen.refused).toBeGreaterThan(10);
+  });
+
+  it("docs/scale-out.md's configuration is one the loader accepts, as documented", () => {
+    const doc = readFileSync(new URL('../../../docs/scale-out.md', import.meta.url), 'utf8');
+    const block = /```yaml\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(block).toBeDefined();
+    const store = normalizeProxyConfig({ ...base, ...(parse(block!) as object) }, { env: {}, baseDir: '/etc/tollgate' }).store;
+    expect(store.metadata).toMatchObject({ kind: 'redis' });
+    expect(store.blobs).toEqual({
+      kind: 's3',
+      s3: {
+        endpoint: 'http://rgw.storage.svc:7480',
+        bucket: 'tollgate-cache',
+        region: 'us-east-1',
+        prefix: 'prod',
+        forcePathStyle: true,
+        credentials: { accessKeyIdEnv: 'S3_ACCESS_KEY', secretAccessKeyEnv: 'S3_SECRET_KEY' },
+        redirect: false,
+        redirectSeconds: 300,
+        localCacheBytes: 20 * 1024 ** 3,
+      },
+    });
   });
 
   it('readBlobs can be used alone', () => {
