@@ -146,7 +146,8 @@ async function startProxy(name: string, config: Record<string, unknown>, env: Re
   writeFileSync(path, JSON.stringify({ listen: `127.0.0.1:${port}`, logLevel: 'warn', ...config }, null, 2));
   const child = spawn(process.execPath, [CLI, 'proxy', 'serve', '--config', path], {
     stdio: ['ignore', 'ignore', 'pipe'],
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...env },
+    // The proxy's own tuning switches (TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD, TOLLGATE_HASH_THREAD) pass through, for A/B runs.
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^TOLLGATE_(S3_UPLOAD|HASH_THREAD)/.test(name))), ...env },
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -42,7 +42,9 @@ const replicas: (Replica | undefined)[] = [];
 const images = new Map<string, PushedImage>();
 
 const keyOf = (digest: string) => `${PREFIX}/blobs/sha256/${digest.slice('sha256:'.length)}`;
-const s3Env = () => ({ RGW_KEY: rgw.accessKeyId, RGW_SECRET: rgw.secretAccessKey });
+// Parts go to S3 while downloads run whatever the core count (on two cores they would wait for the verified end):
+// the harder path, the one a replica killed mid-download leaves a multipart upload behind on.
+const s3Env = () => ({ RGW_KEY: rgw.accessKeyId, RGW_SECRET: rgw.secretAccessKey, TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD: '1' });
 
 /** A proxy config admitting `allowed` (manifest digests of REPO at upstream `up`), as the replicas read it. */
 async function writeConfig(name: string, allowed: string[], s3: Record<string, unknown> = {}): Promise<string> {

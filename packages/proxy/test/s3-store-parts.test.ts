@@ -1,4 +1,5 @@
 /** The S3 blob store's small pieces, without a server: keys, part sizes, error wording and the exact-length reader. */
+import { availableParallelism } from 'node:os';
 import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { isS3NotFound, s3Error } from '../src/store/blobs/s3-errors.js';
 import { exactLength } from '../src/store/blobs/s3-exact-length.js';
 import { blobKey, digestOfKey, normaliseS3Prefix } from '../src/store/blobs/s3-keys.js';
 import { partSizeFor } from '../src/store/blobs/s3-upload.js';
+import { uploadWhileDownloading } from '../src/store/blobs/s3-blob-store.js';
 
 const MiB = 1024 * 1024;
 const HEX = 'ab'.repeat(32);
@@ -130,5 +132,15 @@ describe('exactLength', () => {
     out.destroy();
     await new Promise((resolve) => out.once('close', resolve));
     expect(body.destroyed).toBe(true);
+  });
+});
+
+describe('uploadWhileDownloading', () => {
+  it('follows TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD, else sends parts during downloads only with more than two cores', () => {
+    expect(uploadWhileDownloading({ TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD: '1' })).toBe(true);
+    expect(uploadWhileDownloading({ TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD: '0' })).toBe(false);
+    for (const other of [undefined, '', 'yes', 'true', '2']) {
+      expect(uploadWhileDownloading(other === undefined ? {} : { TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD: other })).toBe(availableParallelism() > 2);
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -34,6 +35,21 @@ export interface S3BlobStoreOptions extends S3ClientOptions {
   listPageSize?: number;
   /** This replica's disk copies of verified blobs (`store.blobs.s3.localCache`); absent: every read goes to S3. */
   localCopies?: LocalCopies;
+  /** Whether uploads send parts while their download runs (default: see uploadWhileDownloading). */
+  uploadWhileDownloading?: boolean;
+}
+
+/**
+ * Whether a download's parts go to S3 while it runs, or all once it is verified: `TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD=1`
+ * or `0` decides; otherwise only with more than two cores. On two cores, measured (docs/benchmarks.md, "Scale-out"),
+ * the parts (the replica reading its temp file and sending it, the object store taking it) compete with the
+ * download's own client for the CPU and the client's cold pull took ~1.6× the filesystem store's, while the object
+ * became visible to the other replicas no sooner than when uploaded after the download.
+ */
+export function uploadWhileDownloading(env: NodeJS.ProcessEnv = process.env): boolean {
+  const setting = env.TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD;
+  if (setting === '1' || setting === '0') return setting === '1';
+  return availableParallelism() > 2;
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
@@ -54,6 +70,7 @@ export class S3BlobStore implements BlobStore {
   private readonly staleUploadMs: number;
   private readonly attempts: number;
   private readonly listPageSize: number | undefined;
+  private readonly uploadWhileDownloading: boolean;
   private readonly where: string;
   /** Used only by a store opened to serve (not by gc beside a serving replica: the copies are the replica's). */
   private localCopies: LocalCopies | undefined;
@@ -73,6 +90,7 @@ export class S3BlobStore implements BlobStore {
     this.attempts = options.maxAttempts ?? 3;
     this.listPageSize = options.listPageSize;
     this.configuredCopies = options.localCopies;
+    this.uploadWhileDownloading = options.uploadWhileDownloading ?? uploadWhileDownloading();
     this.where = `s3://${config.bucket}/${prefix} at ${config.endpoint ?? `AWS ${config.region}`}`;
     this.client = createS3Client(config, options);
   }
@@ -116,7 +134,7 @@ export class S3BlobStore implements BlobStore {
   beginUpload(digest: string, size: number, tempPath: string): S3Upload {
     if (!Number.isSafeInteger(size) || size < 0) throw new TollgateError('STORE_ERROR', `cannot upload ${digest}: size ${size} is not a byte count`);
     const target = { client: this.client, bucket: this.bucket, key: this.key(digest), where: this.where };
-    return new S3Upload(target, digest, size, tempPath, this.partSize, this.attempts);
+    return new S3Upload(target, digest, size, tempPath, this.partSize, this.attempts, this.uploadWhileDownloading);
   }
 
   /** The upload already made the object visible: checks it is there with the temp file's size. */

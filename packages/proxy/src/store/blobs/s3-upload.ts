@@ -75,6 +75,8 @@ export class S3Upload implements BlobUpload {
     private readonly tempPath: string,
     minimumPartSize: number,
     private readonly attempts: number,
+    /** Send full parts while the download still writes the file (else all of them in complete()). */
+    private readonly whileWriting = true,
   ) {
     this.partSize = partSizeFor(size, minimumPartSize);
     this.multipart = size > this.partSize;
@@ -105,7 +107,7 @@ export class S3Upload implements BlobUpload {
       return;
     }
     this.told = bytes;
-    if (!this.multipart) return;
+    if (!this.multipart || !this.whileWriting) return;
     // The part that ends the blob waits for complete(): only a verified download may finish the upload.
     while (this.scheduled + this.partSize <= this.told && this.scheduled + this.partSize < this.size) this.schedule(this.scheduled + this.partSize);
     this.pump();
