@@ -147,7 +147,7 @@ async function startProxy(name: string, config: Record<string, unknown>, env: Re
   const child = spawn(process.execPath, [CLI, 'proxy', 'serve', '--config', path], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // The proxy's own tuning switches (TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD, TOLLGATE_HASH_THREAD) pass through, for A/B runs.
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^TOLLGATE_(S3_UPLOAD|HASH_THREAD)/.test(name))), ...env },
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ...Object.fromEntries(Object.entries(process.env).filter(([name]) => /^(TOLLGATE_(S3_UPLOAD|HASH_THREAD)|NODE_OPTIONS$|MALLOC_ARENA_MAX$)/.test(name))), ...env },
   });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
