@@ -164,6 +164,21 @@ describe('LocalCopies', () => {
     expect(await readdir(join(work, 'tmp'))).toEqual([]);
   });
 
+  it('a writer whose disk falls more than 8 MiB behind gives up instead of buffering, and leaves nothing', async () => {
+    const copies = await opened(64 * 1024 * 1024);
+    const bytes = randomBytes(12 * 1024 * 1024);
+    const writer = copies.writer(sha256(bytes), bytes.length, tempPath())!;
+    // Given faster than any write can complete (no turn of the event loop in between).
+    for (let at = 0; at < bytes.length; at += 1024 * 1024) writer.write(bytes.subarray(at, at + 1024 * 1024));
+    await writer.finish();
+    expect(copies.has(sha256(bytes))).toBe(false);
+    expect(await readdir(join(work, 'tmp'))).toEqual([]);
+    // And the blob is free for the next writer.
+    const next = copies.writer(sha256(bytes), bytes.length, tempPath());
+    expect(next).toBeDefined();
+    await next!.abandon();
+  });
+
   it('a writer that cannot create its temp file keeps nothing and releases the blob for the next writer', async () => {
     const copies = await opened(1024 * 1024);
     const bytes = randomBytes(1000);

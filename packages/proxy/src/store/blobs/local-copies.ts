@@ -189,23 +189,26 @@ export class LocalCopyWriter {
   async finish(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
-    const ended = await new Promise<boolean>((resolve) => {
-      if (this.failed) return resolve(false);
-      this.stream.once('error', () => resolve(false));
-      this.stream.end((error?: Error | null) => resolve(error === undefined || error === null));
-    });
-    try {
-      if (ended && !this.failed) await this.keep(this.tempPath);
-      else await unlink(this.tempPath).catch(() => undefined);
-    } finally {
+    const ended =
+      !this.failed &&
+      (await new Promise<boolean>((resolve) => {
+        this.stream.once('error', () => resolve(false));
+        this.stream.end((error?: Error | null) => resolve(error === undefined || error === null));
+      }));
+    if (ended && !this.failed) {
+      await this.keep(this.tempPath);
       this.release();
-    }
+    } else await this.drop();
   }
 
   /** The read failed or stopped early: drop what was written (never throws). */
   async abandon(): Promise<void> {
     if (this.settled) return;
     this.settled = true;
+    await this.drop();
+  }
+
+  private async drop(): Promise<void> {
     this.failed = true;
     await new Promise<void>((resolve) => {
       if (this.stream.closed) return resolve();
