@@ -16,11 +16,11 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, RegistryClient } from '../packages/core/src/index.js';
+import { cpuSeconds, freePort, median, waitForRegistry } from './support/processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'floor');
@@ -33,32 +33,6 @@ const OTHER = 'bench/floor-other';
 const ACCEPT = 'application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json';
 const VARIANTS = ['pipe', 'hash', 'hash-file', 'hash-file-sync', 'hash-http', 'hash-worker'] as const;
 const KINDS = ['direct', 'distribution', ...VARIANTS.map((v) => `node:${v}`), 'tollgate'];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-/** Polls `/v2/` until it answers 200 (no sleeping in the dark: readiness is observed). */
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  throw new Error(`${url} not ready`);
-}
 
 interface Server {
   url: string;
@@ -88,7 +62,7 @@ async function start(command: string, args: (port: number, dir: string) => strin
   const child = spawn(command, args(port, dir), { stdio: ['ignore', 'ignore', stderr] });
   const url = `http://127.0.0.1:${port}`;
   try {
-    await waitFor(url, child);
+    await waitForRegistry(url, child);
   } catch (error) {
     await stopChild(child, dir);
     throw error;
@@ -135,19 +109,6 @@ function curl(...args: string[]): number {
   const result = spawnSync('curl', ['-sfS', '-o', '/dev/null', '-w', '%{size_download}', ...args], { encoding: 'utf8' });
   if (result.status !== 0) throw new Error(`curl ${args.join(' ')}: ${result.status} ${result.stderr}`);
   return Number(result.stdout);
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / 100;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 interface Sample {

@@ -27,10 +27,10 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, OciLayoutWriter, RegistryClient } from '../packages/core/src/index.js';
+import { cpuSeconds, freePort, median, statusMB, waitForRegistry } from './support/processes.js';
 // undici is a dependency of @tollgate/proxy, not of the repository root: its types are read from the same place
 // its code is loaded from (createRequire below).
 import type * as Undici from '../packages/proxy/node_modules/undici/index.js';
@@ -52,31 +52,6 @@ function sh(command: string): string {
   return result.stdout;
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-async function waitFor(url: string, child: ChildProcess): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (child.exitCode !== null) throw new Error(`${url}: process exited ${child.exitCode}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} not ready`);
-}
-
 interface Server {
   name: string;
   url: string;
@@ -94,7 +69,7 @@ async function startDistribution(name: string, storage: string, proxyUrl?: strin
   writeFileSync(config, `${lines.join('\n')}\n`);
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url, child);
+  await waitForRegistry(url, child, () => '', 50);
   return { name, url, host: `127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child, dir) };
 }
 
@@ -106,7 +81,7 @@ async function startTollgate(upstreamUrl: string, policy: string, dataDir: strin
   const nodeFlags = (process.env.TOLLGATE_NODE_FLAGS ?? '').split(' ').filter((f) => f !== '');
   const child = spawn(process.execPath, [...nodeFlags, cli, 'proxy', 'serve', '--config', config], { stdio: 'ignore' });
   const url = `http://127.0.0.1:${port}`;
-  await waitFor(url, child);
+  await waitForRegistry(url, child, () => '', 50);
   return { name, url, host: `127.0.0.1:${port}`, pid: child.pid!, stop: () => stopChild(child, dir) };
 }
 
@@ -142,15 +117,6 @@ async function stopChild(child: ChildProcess, dir: string): Promise<void> {
     clearTimeout(timer);
   }
   rmSync(dir, { recursive: true, force: true });
-}
-
-function rssMB(pid: number): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
 }
 
 /** The Debian (or /usr/share) image as an OCI layout; returns `oci:<dir>:v1`. */
@@ -211,12 +177,6 @@ function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
 type Kind = 'distribution' | 'tollgate' | 'tollgate-b';
 /** Servers in the warm cases; the cold cases add `tollgate-b` when TOLLGATE_CLI_B names another build. */
 const KINDS: Kind[] = ['distribution', 'tollgate'];
@@ -240,17 +200,6 @@ function starter(kind: Kind, upstream: Server, images: Images): (dataDir: string
       : kind === 'tollgate-b'
         ? startTollgate(upstream.url, images.policy, dataDir, CLI_B!, 'tollgate-b')
         : startDistribution('distribution', dataDir, upstream.url);
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
 }
 
 interface Sample {
@@ -339,8 +288,8 @@ async function coldPulls(upstream: Server, images: Images): Promise<Record<Kind,
 async function concurrentColdPulls(server: Server, images: Images): Promise<number> {
   const agent = new undici.Agent({ connections: 32, pipelining: 1 });
   await getManifest(agent, `${server.url}/v2/bench/big/manifests/v1`);
-  let rss = rssMB(server.pid);
-  const sampler = setInterval(() => (rss = Math.max(rss, rssMB(server.pid))), 25);
+  let rss = statusMB(server.pid, 'VmRSS');
+  const sampler = setInterval(() => (rss = Math.max(rss, statusMB(server.pid, 'VmRSS'))), 25);
   const sizes = await Promise.all(Array.from({ length: 20 }, () => getBlob(agent, `${server.url}/v2/bench/big/blobs/${images.big.layer}`)));
   clearInterval(sampler);
   await agent.close();

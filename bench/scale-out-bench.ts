@@ -25,7 +25,7 @@
  * K=n (50); CASES=cold,warm,gets,rss,redis runs only some (default all; rss needs gets, which starts the replicas);
  * TOLLGATE_CLI=<other checkout>/packages/cli/bin/tollgate.js measures another build)
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -45,7 +45,8 @@ import {
 } from '@aws-sdk/client-s3';
 import { MediaType, RegistryClient } from '../packages/core/src/index.js';
 import { startRgw, type RunningRgw } from '../test/support/rgw.js';
-import { freePort, startRegistry, type RunningRegistry } from '../test/support/registry.js';
+import { startRegistry, type RunningRegistry } from '../test/support/registry.js';
+import { cpuSeconds, freePort, median, statusMB, waitForRegistry } from './support/processes.js';
 import { startRedis, type RunningRedis } from '../test/proxy/support/redis.js';
 import { startFaultProxy, type FaultProxy } from '../test/proxy/support/fault-proxy.js';
 import { startRoundRobin, type RoundRobin } from '../test/proxy/support/round-robin.js';
@@ -83,32 +84,6 @@ function sh(command: string): Promise<string> {
   });
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function statusField(pid: number, field: string): number {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024;
-  } catch {
-    return 0;
-  }
-}
-
-/** CPU seconds (user + system, all threads) a process has used so far. */
-function cpuSeconds(pid: number): number {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return 0;
-  }
-}
-
 // ---------------------------------------------------------------------------------------------------------------
 // Processes: every one the bench starts is tracked and stopped in `cleanUp`, also on failure and on SIGINT/SIGTERM.
 
@@ -122,21 +97,6 @@ interface Server {
 
 const running = new Set<Server>();
 const cleanups: (() => Promise<void>)[] = [];
-
-async function waitFor(url: string, child: ChildProcess, output: () => string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
-    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${url}: the proxy exited (${child.exitCode ?? child.signalCode}): ${output()}`);
-    try {
-      const res = await fetch(`${url}/v2/`);
-      await res.arrayBuffer();
-      if (res.status === 200) return;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`${url} not ready: ${output()}`);
-}
 
 /** `tollgate proxy serve` with `config` (written as JSON, which is YAML), on a free port, logging warnings only. */
 async function startProxy(name: string, config: Record<string, unknown>, env: Record<string, string> = {}): Promise<Server> {
@@ -171,7 +131,7 @@ async function startProxy(name: string, config: Record<string, unknown>, env: Re
   };
   running.add(server);
   try {
-    await waitFor(url, child, () => stderr);
+    await waitForRegistry(url, child, () => stderr, 50);
   } catch (error) {
     await server.stop();
     throw error;
@@ -441,6 +401,8 @@ async function cold(ctx: Context, big: Pushed, other: Pushed): Promise<Record<Ki
 
 /** `rgw-local`: the same replica on RGW with `localCache` on, so reads after the first come from its verified copy. */
 type WarmKind = Kind | 'rgw-local';
+/** Its own Redis database (the replicas of cases 3–5 use REPLICA_DB). */
+const WARM_LOCAL_DB = 3;
 const WARM_KINDS: WarmKind[] = ['filesystem', 'rgw', 'rgw-local'];
 
 interface WarmResult {
@@ -453,8 +415,8 @@ interface WarmResult {
 
 async function startWarm(ctx: Context, kind: WarmKind, dataDir: string): Promise<Server> {
   if (kind !== 'rgw-local') return startSingle(ctx, kind, dataDir, 'warm', 1);
-  await ctx.redis.cli(2, 'flushdb');
-  return startProxy('rgw-local', s3Config(ctx, ctx.registry.url, dataDir, 'warm-local', 2, { localCache: '1GiB' }), s3Env(ctx));
+  await ctx.redis.cli(WARM_LOCAL_DB, 'flushdb');
+  return startProxy('rgw-local', s3Config(ctx, ctx.registry.url, dataDir, 'warm-local', WARM_LOCAL_DB, { localCache: '1GiB' }), s3Env(ctx));
 }
 
 async function warm(ctx: Context, big: Pushed): Promise<WarmResult> {
@@ -497,7 +459,7 @@ async function warm(ctx: Context, big: Pushed): Promise<WarmResult> {
     await emptyPrefix(ctx, 'warm');
     await emptyPrefix(ctx, 'warm-local');
     await ctx.redis.cli(1, 'flushdb');
-    await ctx.redis.cli(2, 'flushdb');
+    await ctx.redis.cli(WARM_LOCAL_DB, 'flushdb');
   }
   return result;
 }
@@ -590,9 +552,9 @@ async function concurrentColdRss(replicas: Replicas, big: Pushed): Promise<RssRe
   const layer = big.layers[0]!.digest;
   // Each client's manifest first (through its replica): the blob is admitted everywhere, nothing of it is cached.
   for (const server of servers) await sh(`curl -sfS -H 'Accept: ${ACCEPT}' -o /dev/null '${server.url}/v2/${big.repository}/manifests/v1'`);
-  const before = servers.map((s) => statusField(s.pid, 'VmRSS'));
+  const before = servers.map((s) => statusMB(s.pid, 'VmRSS'));
   const peak = [...before];
-  const sampler = setInterval(() => servers.forEach((s, i) => (peak[i] = Math.max(peak[i]!, statusField(s.pid, 'VmRSS')))), 25);
+  const sampler = setInterval(() => servers.forEach((s, i) => (peak[i] = Math.max(peak[i]!, statusMB(s.pid, 'VmRSS')))), 25);
   const urls = Array.from({ length: RSS_CLIENTS }, (_, i) => `-o /dev/null '${servers[i % servers.length]!.url}/v2/${big.repository}/blobs/${layer}'`);
   const t0 = performance.now();
   let out: string;
@@ -604,7 +566,7 @@ async function concurrentColdRss(replicas: Replicas, big: Pushed): Promise<RssRe
   const seconds = (performance.now() - t0) / 1000;
   const sizes = out.trim().split('\n').map(Number);
   if (sizes.length !== RSS_CLIENTS || sizes.some((s) => s !== BIG)) throw new Error(`a concurrent pull came back short: ${sizes.join(', ')}`);
-  return { peak, hwm: servers.map((s) => statusField(s.pid, 'VmHWM')), before, seconds, upstreamGets: upstreamGets(replicas.counter, layer) };
+  return { peak, hwm: servers.map((s) => statusMB(s.pid, 'VmHWM')), before, seconds, upstreamGets: upstreamGets(replicas.counter, layer) };
 }
 
 interface RedisResult {
