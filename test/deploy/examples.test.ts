@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadPolicyFile } from '@tollgate/core';
 import { loadGate, loadProxyConfig, loadWebhookConfig } from '../../packages/proxy/src/index.js';
-import { CONFIGMAP_FILES, EXAMPLES, KUBERNETES_BASE, SYSTEMD_UNIT } from './paths.js';
+import { CONFIGMAP_FILES, EXAMPLES, KUBERNETES_BASE, KUBERNETES_S3, SYSTEMD_UNIT } from './paths.js';
 
 const example = (name: string) => join(EXAMPLES, name);
 const REDIS = 'redis://:s3cret@redis.tollgate.svc:6379/2';
@@ -58,6 +58,19 @@ describe('examples/', () => {
     await expect(loadProxyConfig(example('proxy-kubernetes.yaml'), { env: { TOLLGATE_PROXY_STORE_METADATA: 'http://:s3cret@redis' } })).rejects.not.toThrow(/s3cret/);
   });
 
+  it('proxy-kubernetes-s3.yaml loads: blobs in S3 with local copies, keys and Redis URL from the environment only', async () => {
+    const env = { TOLLGATE_PROXY_STORE_METADATA: REDIS };
+    const s3 = await loadProxyConfig(example('proxy-kubernetes-s3.yaml'), { env });
+    expect(s3.store.blobs).toMatchObject({ kind: 's3', s3: { bucket: 'tollgate-cache', forcePathStyle: true, credentials: { accessKeyIdEnv: 'S3_ACCESS_KEY', secretAccessKeyEnv: 'S3_SECRET_KEY' }, localCacheBytes: 20 * 1024 ** 3 } });
+    // Everything else is the filesystem example's: the same listener, TLS, gate and upstreams.
+    const plain = await loadProxyConfig(example('proxy-kubernetes.yaml'), { env });
+    expect({ ...s3, store: undefined, cache: undefined }).toEqual({ ...plain, store: undefined, cache: undefined });
+    // Without the Secret's Redis URL, S3 blobs are refused: replicas that share blobs must share what admits them.
+    await expect(loadProxyConfig(example('proxy-kubernetes-s3.yaml'), { env: {} })).rejects.toThrow(/needs store\.metadata: redis/);
+    const text = await readFile(example('proxy-kubernetes-s3.yaml'), 'utf8');
+    expect(text).not.toMatch(/secretAccessKey:|accessKeyId:|redis:\/\//);
+  });
+
   it('webhook.yaml loads and names proxy-kubernetes.yaml, whose routing can pin images (every upstream has a prefix)', async () => {
     const webhook = await loadWebhookConfig(example('webhook.yaml'));
     expect(webhook).toMatchObject({ proxyConfig: example('proxy-kubernetes.yaml'), proxyHost: 'tollgate.example.com:5000', listen: { host: '0.0.0.0', port: 8443 }, budgetMs: 5000, serveProxy: false });
@@ -71,5 +84,7 @@ describe('examples/', () => {
       const [original, copy] = await Promise.all([readFile(example(name), 'utf8'), readFile(join(KUBERNETES_BASE, 'config', name), 'utf8')]);
       expect(copy, `deploy/kubernetes/base/config/${name} differs from examples/${name}: cp examples/${name} deploy/kubernetes/base/config/`).toBe(original);
     }
+    const [original, copy] = await Promise.all([readFile(example('proxy-kubernetes-s3.yaml'), 'utf8'), readFile(join(KUBERNETES_S3, 'config', 'proxy-kubernetes-s3.yaml'), 'utf8')]);
+    expect(copy, 'deploy/kubernetes/overlays/s3/config/proxy-kubernetes-s3.yaml differs from examples/: copy it again').toBe(original);
   });
 });

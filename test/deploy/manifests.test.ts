@@ -19,7 +19,7 @@ import { loadWebhookConfig, loadProxyConfig } from '../../packages/proxy/src/ind
 import { REPO_ROOT } from '../support/shared.js';
 import { skipWhen } from '../support/skip.js';
 import { imageProblems, ofKind, webhookNamespace, webhookProblems, workloadProblems, type Doc } from './manifest-checks.js';
-import { CONFIGMAP_FILES, DOCKERFILE, EXAMPLES, KUBERNETES_BASE, PLACEHOLDER_DIGEST, SYSTEMD_UNIT } from './paths.js';
+import { CONFIGMAP_FILES, DOCKERFILE, EXAMPLES, KUBERNETES_BASE, KUBERNETES_S3, PLACEHOLDER_DIGEST, SYSTEMD_UNIT } from './paths.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -181,6 +181,46 @@ describe('deploy/kubernetes', () => {
     expect(configMap!.metadata.name).toMatch(/^tollgate-config-[a-z0-9]{10}$/);
     for (const file of CONFIGMAP_FILES) expect(configMap!.data[file], file).toBe(await readFile(join(EXAMPLES, file), 'utf8'));
     for (const d of ofKind(docs, 'Deployment')) expect(d.spec.template.spec.volumes.find((v: Doc) => v.name === 'config').configMap.name).toBe(configMap!.metadata.name);
+  });
+});
+
+/** A Kubernetes quantity such as `24Gi` or `500M` in bytes. */
+function quantityBytes(value: string): number {
+  const match = /^(\d+)(Ki|Mi|Gi|Ti|k|M|G|T)?$/.exec(value);
+  if (match === null) throw new Error(`not a quantity: ${value}`);
+  const unit = { Ki: 1024, Mi: 1024 ** 2, Gi: 1024 ** 3, Ti: 1024 ** 4, k: 1e3, M: 1e6, G: 1e9, T: 1e12 }[match[2] ?? ''] ?? 1;
+  return Number(match[1]) * unit;
+}
+
+describe('deploy/kubernetes/overlays/s3', () => {
+  it('kubectl kustomize renders it: the base\'s checks hold, the proxy config is the S3 example, both Deployments get the keys from a Secret and the proxy disk fits localCache', skipWhen(noKubectl), async () => {
+    const { stdout } = await execFileAsync('kubectl', ['kustomize', KUBERNETES_S3], { timeout: 60_000, maxBuffer: 8 * 1024 * 1024 });
+    const docs = parseYaml(stdout, 'kubectl kustomize output');
+    expect(imageProblems(docs)).toEqual([]);
+    expect(workloadProblems(docs)).toEqual([]);
+    expect(webhookProblems(docs, { namespace: webhookNamespace(docs, undefined), budgetMs: await budgetMs() })).toEqual([]);
+    const [configMap] = ofKind(docs, 'ConfigMap');
+    expect(configMap!.data['proxy-kubernetes.yaml']).toBe(await readFile(join(EXAMPLES, 'proxy-kubernetes-s3.yaml'), 'utf8'));
+    for (const file of ['webhook.yaml', 'policy.yaml']) expect(configMap!.data[file], file).toBe(await readFile(join(EXAMPLES, file), 'utf8'));
+    const proxyConfig = await loadProxyConfig(join(EXAMPLES, 'proxy-kubernetes-s3.yaml'), { env: { TOLLGATE_PROXY_STORE_METADATA: 'redis://redis:6379/0' } });
+    if (proxyConfig.store.blobs.kind !== 's3') throw new Error('the S3 example has no S3 store');
+    const s3 = proxyConfig.store.blobs.s3;
+    const credentials = s3.credentials as { accessKeyIdEnv: string; secretAccessKeyEnv: string };
+    for (const command of ['proxy', 'webhook']) {
+      const d = deploymentWith(docs, command);
+      expect(d.spec.template.spec.volumes.find((v: Doc) => v.name === 'config').configMap.name).toBe(configMap!.metadata.name);
+      const env = d.spec.template.spec.containers[0].env as Doc[];
+      for (const [name, key] of [[credentials.accessKeyIdEnv, 'access-key'], [credentials.secretAccessKeyEnv, 'secret-key']]) {
+        expect(env.find((e) => e.name === name)?.valueFrom?.secretKeyRef, `${command}: ${name}`).toEqual({ name: 'tollgate-s3', key });
+      }
+      expect(env.find((e) => e.name === 'TOLLGATE_PROXY_STORE_METADATA')?.valueFrom?.secretKeyRef).toEqual({ name: 'tollgate-redis', key: 'url' });
+    }
+    const proxy = deploymentWith(docs, 'proxy');
+    const data = volumeAt(proxy, `${proxyConfig.dataDir}/x`)!;
+    expect(quantityBytes(data.emptyDir.sizeLimit)).toBeGreaterThan(s3.localCacheBytes);
+    const resources = proxy.spec.template.spec.containers[0].resources;
+    expect(quantityBytes(resources.limits['ephemeral-storage'])).toBeGreaterThanOrEqual(quantityBytes(data.emptyDir.sizeLimit));
+    expect(resources.limits.memory).toBe('1Gi');
   });
 });
 

@@ -4,6 +4,8 @@ import { REPO_ROOT } from '../support/shared.js';
 
 export const EXAMPLES = join(REPO_ROOT, 'examples');
 export const KUBERNETES_BASE = join(REPO_ROOT, 'deploy/kubernetes/base');
+/** The overlay with the proxy's blobs in a shared S3 bucket (examples/proxy-kubernetes-s3.yaml). */
+export const KUBERNETES_S3 = join(REPO_ROOT, 'deploy/kubernetes/overlays/s3');
 export const SYSTEMD_UNIT = join(REPO_ROOT, 'deploy/systemd/tollgate-proxy.service');
 export const DOCKERFILE = join(REPO_ROOT, 'deploy/Dockerfile');
 
