@@ -3,8 +3,13 @@
  * gate's signature and referrer reads are in /metrics like every other upstream request; concurrent identical reads
  * make one upstream request (within the gateway's memory bounds); an upstream's 400/405/501 reaches the client with
  * its status and code and leaves the upstream up, a 500 is 503 and marks it down; the proxy's own store failing
- * never marks the upstream down, and an undecided evaluation then names the store.
+ * never marks the upstream down, and an undecided evaluation then names the store. A blob read counts when its body
+ * ends, not at its headers: a reset mid-body is a NETWORK_ERROR that marks the upstream down, a short body a
+ * SIZE_MISMATCH that does not (bad content, like a manifest failing its digest), and a read the proxy gave up is
+ * `aborted`, never a failure.
  */
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildImage, generateKeyPair, OciLayoutWriter, publicVerificationKey, RegistryClient, signatureLocationOf, signImage, TollgateError, type BuiltImage, type ImageManifest } from '@tollgate/core';
 import { loadGate, normalizeProxyConfig, type Gate } from '../../packages/proxy/src/index.js';
 import { UpstreamGateway } from '../../packages/proxy/src/upstream/gateway.js';
+import type { UpstreamObserver } from '../../packages/proxy/src/upstream/counted-calls.js';
 import { RegistryUpstream } from '../../packages/proxy/src/upstream/registry-upstream.js';
 import { pushOciLayout, startRegistry, type RunningRegistry } from '../support/registry.js';
 import { startFaultProxy, type Fault, type FaultProxy } from './support/fault-proxy.js';
@@ -252,6 +258,147 @@ describe("the proxy's own store failing", () => {
       expect(audit.find((e) => e.type === 'verdict' && e.digest === image.descriptor.digest)).toMatchObject({ verdict: 'indeterminate', rule: 'unavailable' });
       // The manifest came from the upstream just before: it is up, and stays so.
       expect(await upstreamUp(running)).toEqual({ ready: true, gauge: 1 });
+    } finally {
+      await running.stop();
+    }
+  });
+});
+
+describe('a blob read counts when its body ends', () => {
+  const blobPath = (repo: string, digest: string) => `/v2/${repo}/blobs/${digest}`;
+  const pullBlob = (repo: string, digest: string) => fetchAll(`${proxy.url}${blobPath(repo, digest)}`);
+  const sha256 = (bytes: Buffer) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+
+  /** An image whose manifest the proxy admitted (so its blobs may be pulled), with the upstream known up. */
+  async function admitted(): Promise<{ repo: string; layer: { digest: string; size: number } }> {
+    const { repo, image } = await signedImage();
+    expect((await manifest(repo)).status).toBe(200);
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+    return { repo, layer: image.layers[0]! };
+  }
+
+  /** A gateway of its own over the fault proxy, reporting to `seen` (`operation/outcome`, `health/up|down`). */
+  function spiedGateway(seen: string[]): UpstreamGateway {
+    const config = normalizeProxyConfig({ dataDir: work, upstreams: [{ name: 'up', url: faults.url, default: true }] }, { env: {} }).upstreams[0]!;
+    const observer: UpstreamObserver = { request: (_u, operation, outcome) => seen.push(`${operation}/${outcome}`), health: (_u, ok) => seen.push(`health/${ok ? 'up' : 'down'}`) };
+    return new UpstreamGateway(new RegistryUpstream(config, {}), observer);
+  }
+
+  it('a body reset mid-way is a NETWORK_ERROR and marks the upstream down; the next, complete body is ok and brings it back', async () => {
+    const { repo, layer } = await admitted();
+    const before = await upstreamRequests();
+    faults.arm('reset', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+    const broken = await pullBlob(repo, layer.digest);
+    expect(broken.error !== undefined || broken.status !== 200).toBe(true);
+    const afterReset = await upstreamRequests();
+    expect(delta(before, afterReset, 'blob', 'NETWORK_ERROR')).toBe(1);
+    expect(delta(before, afterReset, 'blob', 'ok')).toBe(0);
+    expect(await upstreamUp()).toEqual({ ready: false, gauge: 0 });
+
+    const good = await pullBlob(repo, layer.digest);
+    expect(good.status).toBe(200);
+    expect(sha256(good.body)).toBe(layer.digest);
+    const afterGood = await upstreamRequests();
+    expect(delta(afterReset, afterGood, 'blob', 'ok')).toBe(1);
+    expect(delta(afterReset, afterGood, 'blob')).toBe(1);
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+  });
+
+  it('a body that ends short is a SIZE_MISMATCH, and like a manifest failing its digest leaves the upstream up', async () => {
+    const { repo, layer } = await admitted();
+    const before = await upstreamRequests();
+    faults.arm('truncate', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+    const broken = await pullBlob(repo, layer.digest);
+    expect(broken.error !== undefined || broken.status !== 200).toBe(true);
+    const after = await upstreamRequests();
+    expect(delta(before, after, 'blob', 'SIZE_MISMATCH')).toBe(1);
+    expect(delta(before, after, 'blob')).toBe(1);
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+  });
+
+  it('a complete body with altered bytes is ok for the upstream read: the digest check counts it as an integrity failure', async () => {
+    const { repo, layer } = await admitted();
+    const integrity = async () => Number(/^tollgate_proxy_integrity_failures_total\{upstream="up",kind="blob"\} (\d+)$/m.exec((await fetchAll(`${proxy.url}/metrics`)).body.toString())?.[1] ?? 0);
+    const before = await upstreamRequests();
+    const failuresBefore = await integrity();
+    faults.arm('flip', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+    const refused = await pullBlob(repo, layer.digest);
+    expect(refused.error !== undefined || refused.status !== 200).toBe(true);
+    const after = await upstreamRequests();
+    expect(delta(before, after, 'blob', 'ok')).toBe(1);
+    expect(delta(before, after, 'blob')).toBe(1);
+    expect(await integrity()).toBe(failuresBefore + 1);
+    expect(await upstreamUp()).toEqual({ ready: true, gauge: 1 });
+  });
+
+  it('is not counted while the body is still arriving; a read the proxy aborts then is `aborted`, not a failure', async () => {
+    const { repo, layer } = await admitted();
+    const seen: string[] = [];
+    const gateway = spiedGateway(seen);
+    try {
+      faults.arm('stall', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+      const stalled = once(faults.events, 'stalled');
+      const controller = new AbortController();
+      const body = await gateway.getBlob(repo, layer.digest, layer.size, controller.signal);
+      const failed = once(body, 'error').catch(() => undefined);
+      body.resume();
+      await stalled;
+      // The headers and half the body are here: nothing to count yet.
+      expect(seen).toEqual([]);
+      controller.abort(new TollgateError('NETWORK_ERROR', 'the proxy is shutting down'));
+      await failed;
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(seen).toEqual(['blob/aborted']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('a body the proxy stops reading (destroyed before its end) is `aborted`, not a failure', async () => {
+    const { repo, layer } = await admitted();
+    const seen: string[] = [];
+    const gateway = spiedGateway(seen);
+    try {
+      faults.arm('stall', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+      const stalled = once(faults.events, 'stalled');
+      const body = await gateway.getBlob(repo, layer.digest, layer.size, new AbortController().signal);
+      body.resume();
+      await stalled;
+      expect(seen).toEqual([]);
+      const closed = once(body, 'close');
+      body.destroy();
+      await closed;
+      expect(seen).toEqual(['blob/aborted']);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('a download abandoned when the proxy shuts down, its client gone, counts as `aborted` and leaves the upstream up', async () => {
+    const { repo, layer } = await admitted();
+    const running = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }] });
+    const blobCounts = async () => {
+      const values = (await running.proxy.core.metrics.upstreamRequests.get()).values;
+      return new Map(values.filter((v) => v.labels.upstream === 'up').map((v) => [`${v.labels.operation}/${v.labels.outcome}`, v.value]));
+    };
+    try {
+      // The gate reads the image's config blob too: counted before the download below.
+      expect((await fetchAll(`${running.url}/v2/${repo}/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT } })).status).toBe(200);
+      const before = await blobCounts();
+      faults.arm('stall', (r) => r.method === 'GET' && r.path === blobPath(repo, layer.digest));
+      const stalled = once(faults.events, 'stalled');
+      const client = new AbortController();
+      const pulling = fetch(`${running.url}${blobPath(repo, layer.digest)}`, { signal: client.signal }).then((r) => r.arrayBuffer()).catch(() => undefined);
+      await stalled;
+      // Half the body reached the proxy; the client gives up, then the proxy shuts down and drops the download.
+      client.abort();
+      await pulling;
+      expect(delta(before, await blobCounts(), 'blob')).toBe(0);
+      await running.close();
+      const after = await blobCounts();
+      expect(delta(before, after, 'blob', 'aborted')).toBe(1);
+      expect(delta(before, after, 'blob')).toBe(1);
+      expect((await running.proxy.core.metrics.upstreamUp.get()).values.find((v) => v.labels.upstream === 'up')?.value).toBe(1);
     } finally {
       await running.stop();
     }

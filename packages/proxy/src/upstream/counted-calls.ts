@@ -1,4 +1,6 @@
+import type { Readable } from 'node:stream';
 import { TollgateError } from '@tollgate/core';
+import { watchBody } from './body-outcome.js';
 import { isUpstreamUnavailable } from './unavailable.js';
 
 /**
@@ -34,13 +36,46 @@ export class CountedCalls {
   async run<T>(operation: UpstreamOperation, work: () => Promise<T>): Promise<T> {
     try {
       const result = await work();
-      this.observer.request(this.upstream, operation, 'ok');
-      this.observer.health(this.upstream, true);
+      this.succeeded(operation);
       return result;
     } catch (error) {
-      this.observer.request(this.upstream, operation, outcomeOf(error));
-      if (isUpstreamUnavailable(error)) this.observer.health(this.upstream, false, (error as Error).message);
+      this.failed(operation, error);
       throw error;
     }
+  }
+
+  /**
+   * A streamed read (a blob): its outcome is its body's, not its headers'. `ok` once the whole body arrived; a body
+   * broken mid-way counts as the failure it is (a reset or premature close is NETWORK_ERROR and marks the upstream
+   * down, too few or too many bytes is SIZE_MISMATCH and, like a manifest failing its digest, does not: the upstream
+   * answered, with bad content). A read the proxy gave up — `signal` aborted, or the stream destroyed before its end
+   * because nobody wanted the rest — is `aborted` and says nothing about the upstream. The digest of the bytes is
+   * checked by whoever reads them (the blob download), after this count: its verdict is the integrity failures metric.
+   */
+  async runBody(operation: UpstreamOperation, signal: AbortSignal | undefined, what: string, work: () => Promise<Readable>): Promise<Readable> {
+    let body: Readable;
+    try {
+      body = await work();
+    } catch (error) {
+      if (signal?.aborted === true) this.observer.request(this.upstream, operation, 'aborted');
+      else this.failed(operation, error);
+      throw error;
+    }
+    watchBody(body, signal, what, (outcome) => {
+      if (outcome.kind === 'ok') this.succeeded(operation);
+      else if (outcome.kind === 'failed') this.failed(operation, outcome.error);
+      else this.observer.request(this.upstream, operation, 'aborted');
+    });
+    return body;
+  }
+
+  private succeeded(operation: UpstreamOperation): void {
+    this.observer.request(this.upstream, operation, 'ok');
+    this.observer.health(this.upstream, true);
+  }
+
+  private failed(operation: UpstreamOperation, error: unknown): void {
+    this.observer.request(this.upstream, operation, outcomeOf(error));
+    if (isUpstreamUnavailable(error)) this.observer.health(this.upstream, false, (error as Error).message);
   }
 }

@@ -28,7 +28,7 @@ export class GatewaySignatureReader implements SignatureReader {
 
   async getBlob(repository: string, digest: string, options: GetBlobOptions = {}): Promise<Readable> {
     const size = options.expectedSize;
-    const alone = () => this.calls.run('signature-blob', () => this.inner.getBlob(repository, digest, options));
+    const alone = () => this.calls.runBody('signature-blob', options.signal, `blob ${repository}@${digest}`, () => this.inner.getBlob(repository, digest, options));
     if (size === undefined || options.range !== undefined) return alone();
     // Read whole inside the counted call, so a body cut off mid-way counts (and reports the upstream) as it should.
     const load = () => this.calls.run('signature-blob', async () => readBounded(await this.inner.getBlob(repository, digest, { expectedSize: size }), size, `blob ${digest}`));

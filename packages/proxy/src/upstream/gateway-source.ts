@@ -31,7 +31,7 @@ export class GatewaySource implements ContentSource, SignatureLocationSource {
   }
 
   openBlob(descriptor: Descriptor, options?: OpenBlobOptions): Promise<Readable> {
-    return this.calls.run('blob', () => this.inner.openBlob(descriptor, options));
+    return this.calls.runBody('blob', options?.signal, `blob ${this.repository}@${descriptor.digest}`, () => this.inner.openBlob(descriptor, options));
   }
 
   signatureLocation(): SignatureLocation | undefined {

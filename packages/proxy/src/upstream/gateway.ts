@@ -10,9 +10,9 @@ import type { TagsPage, Upstream, UpstreamManifest } from './types.js';
 /**
  * The one way the proxy reaches an upstream: serving (manifests, blobs, tags, referrers) and the gate (the content
  * source it evaluates, with the signatures, referrers and attestations beside the image) alike. Every read is
- * counted by operation and outcome and reported to the upstream's health; concurrent identical reads of small
- * things are shared, within bounds (GatewayFlights). What it wraps keeps verifying: manifests come back checked
- * against their digest, blobs are hashed by whoever streams them.
+ * counted by operation and outcome and reported to the upstream's health (a blob once its body ended); concurrent
+ * identical reads of small things are shared, within bounds (GatewayFlights). What it wraps keeps verifying:
+ * manifests come back checked against their digest, blobs are hashed by whoever streams them.
  */
 export class UpstreamGateway implements Upstream {
   readonly name: string;
@@ -39,9 +39,12 @@ export class UpstreamGateway implements Upstream {
     return this.flights.manifests.run(JSON.stringify([repository, reference]), () => this.calls.run('manifest', () => this.upstream.getManifest(repository, reference)));
   }
 
-  /** Not shared here: concurrent pulls of a blob share its download through the blob store (BlobFetch). */
+  /**
+   * Not shared here: concurrent pulls of a blob share its download through the blob store (BlobFetch). Counted when
+   * its body ends, not at its headers (CountedCalls.runBody).
+   */
   getBlob(repository: string, digest: string, size: number, signal: AbortSignal): Promise<Readable> {
-    return this.calls.run('blob', () => this.upstream.getBlob(repository, digest, size, signal));
+    return this.calls.runBody('blob', signal, `blob ${this.name}/${repository}@${digest}`, () => this.upstream.getBlob(repository, digest, size, signal));
   }
 
   listTags(repository: string, options: { n?: number; last?: string }): Promise<TagsPage> {
