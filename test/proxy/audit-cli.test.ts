@@ -82,9 +82,11 @@ it('reads the store of a stopped proxy, filtered by image glob, verdict and time
   expect(image.map((e) => e.digest)).toEqual([app.digest]);
   const short = JSON.parse((await runCli(['audit', '--data', join(work, 'data'), '--image', 'team/*', '--verdict', 'allow', '--since', '1h', '--json'])).stdout) as Event[];
   expect(short.map((e) => e.repository)).toEqual(['team/app']);
-  const future = await runCli(['audit', '--data', join(work, 'data'), '--since', '2999-01-01T00:00:00Z']);
-  expect(future.code).toBe(0);
-  expect(future.stdout).toContain('no audit events match');
+  const soon = await runCli(['audit', '--data', join(work, 'data'), '--since', new Date(Date.now() + 3_600_000).toISOString()]);
+  expect(soon.code).toBe(0);
+  expect(soon.stdout).toContain('no audit events match');
+  const before = JSON.parse((await runCli(['audit', '--data', join(work, 'data'), '--until', '1h', '--json'])).stdout) as Event[];
+  expect(before).toEqual([]);
   const table = await runCli(['audit', '--data', join(work, 'data')]);
   expect(table.code).toBe(0);
   expect(table.stdout.split('\n')[0]).toMatch(/^TIME\s+VERDICT\s+IMAGE@DIGEST\s+RULE\s+REASON$/);
@@ -95,6 +97,10 @@ it('refuses bad input with exit 2 and a message saying what to write', async () 
   const since = await runCli(['audit', '--data', join(work, 'data'), '--since', 'yesterday']);
   expect(since.code).toBe(2);
   expect(since.stderr).toContain('--since');
+  // A year typed wrong is an error, not an empty answer.
+  const future = await runCli(['audit', '--data', join(work, 'data'), '--since', '2999-01-01T00:00:00Z']);
+  expect(future.code).toBe(2);
+  expect(future.stderr).toContain('--since "2999-01-01T00:00:00Z" is more than a day in the future');
   const none = await runCli(['audit']);
   expect(none.code).toBe(2);
   expect(none.stderr).toMatch(/--data|--config/);

@@ -158,8 +158,15 @@ describe('filters', () => {
     expect((byGlob.json.decisions as { repository: string }[]).map((d) => d.repository)).toEqual(['team/secret']);
     const byUser = await getJson(`${basic.url}/ui/api/decisions?user=bob`, auth('alice', ALICE));
     expect((byUser.json.decisions as { user: string }[]).map((d) => d.user)).toEqual(['bob']);
-    const future = await getJson(`${basic.url}/ui/api/decisions?since=2999-01-01T00:00:00Z`, auth('alice', ALICE));
+    const future = await getJson(`${basic.url}/ui/api/decisions?since=${encodeURIComponent(new Date(Date.now() + 3_600_000).toISOString())}`, auth('alice', ALICE));
     expect(future.json.decisions).toEqual([]);
+    // A year typed wrong, or a window the wrong way round, is refused rather than shown empty.
+    const farFuture = await getJson(`${basic.url}/ui/api/decisions?since=2999-01-01T00:00:00Z`, auth('alice', ALICE));
+    expect(farFuture.status).toBe(400);
+    expect(farFuture.json.error).toMatch(/the since filter is more than a day in the future/);
+    const swapped = await getJson(`${basic.url}/ui/api/decisions?since=1h&until=2h`, auth('alice', ALICE));
+    expect(swapped.status).toBe(400);
+    expect(swapped.json.error).toMatch(/the since filter \(.*\) is later than the until filter/);
     const old = await getJson(`${basic.url}/ui/api/decisions?until=2000-01-01T00:00:00Z`, auth('alice', ALICE));
     expect(old.json.decisions).toEqual([]);
     const bad = await getJson(`${basic.url}/ui/api/decisions?verdict=maybe`, auth('alice', ALICE));

@@ -151,7 +151,7 @@ describe('credentials, scopes and access rules', () => {
 
 describe('audit queries and pin verification', () => {
   it('parses --since durations and RFC 3339 times, refusing anything else', () => {
-    const now = 1_700_000_000_000;
+    const now = 1_800_000_000_000; // after the times below: a time more than a day ahead of now is refused
     expect(parseSince('90s', now)).toBe(now - 90_000);
     expect(parseSince('1h30m', now)).toBe(now - 5_400_000);
     expect(parseSince('7d', now)).toBe(now - 7 * 86_400_000);

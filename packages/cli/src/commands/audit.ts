@@ -12,6 +12,7 @@ interface AuditFlags {
   data?: string;
   config?: string;
   since?: string;
+  until?: string;
   image?: string;
   verdict?: 'allow' | 'deny' | 'warn' | 'indeterminate';
   limit: string;
@@ -78,7 +79,8 @@ export function auditCommand(): Command {
     .description('query the proxy\'s audit trail: one event per decision (verdicts, tag moves, refused clients, integrity failures)')
     .option('-d, --data <dir>', 'the proxy data directory (level store in <dir>/meta)')
     .option('-c, --config <file>', 'the proxy config (reads its store: level, Redis, or audit.file while the proxy holds level)')
-    .option('--since <when>', 'only events since a duration ago (30m, 2h, 7d) or an RFC 3339 time')
+    .option('--since <when>', 'only events at or after a duration ago (30m, 2h, 7d) or an RFC 3339 time')
+    .option('--until <when>', 'only events at or before a duration ago (30m, 2h, 7d) or an RFC 3339 time; the store reads only the window')
     .option('--image <glob>', 'only events for images matching a glob over <upstream>/<repository> or <repository> (e.g. "hub/library/*"); admission events match by any of their images')
     .addOption(new Option('--verdict <verdict>', 'only events with this verdict').choices(['allow', 'deny', 'warn', 'indeterminate']))
     .option('--limit <n>', 'at most this many events (the newest)', '1000')
@@ -89,21 +91,30 @@ export function auditCommand(): Command {
 Each event: time, client, identity (a user name, never a credential), upstream, repository, reference, digest,
 verdict, rule, reasons, mode, and tagMove {tag, from, to} when a tag now points at a new digest.
 
+--since and --until both include their bound; a duration means that long ago (--since 2d --until 1d is the day
+before the last 24 hours). A --since later than --until is an error, not an empty answer.
+
 With a level store the running proxy holds the database: give --config so the audit.file (JSON lines) is read
 instead, or stop the proxy. A Redis store can be read while the proxy runs.
 
 Examples:
   tollgate audit --data /var/lib/tollgate --since 1h
   tollgate audit --config tollgate.yaml --verdict deny --image 'hub/library/*'
-  tollgate audit --config tollgate.yaml --since 2025-01-31T00:00:00Z --json | jq '.[].digest'`,
+  tollgate audit --config tollgate.yaml --since 2025-01-31T00:00:00Z --json | jq '.[].digest'
+  tollgate audit --config tollgate.yaml --since 2025-01-28T00:00:00Z --until 2025-01-28T23:59:59.999Z --verdict deny
+  tollgate audit --data /var/lib/tollgate --since 2d --until 1d`,
     )
     .action(
       withStatus(async (flags: AuditFlags) => {
         if (!/^\d{1,7}$/.test(flags.limit) || Number(flags.limit) < 1) throw new TollgateError('USAGE', '--limit must be a whole number from 1 to 9999999');
         const proxy = await proxyModule();
-        const config = await configFrom(flags);
         const query: AuditQuery = { limit: Number(flags.limit) };
-        if (flags.since !== undefined) query.since = proxy.parseSince(flags.since);
+        // One now for both, so --since 2h --until 1h is exactly an hour; read before the store is opened.
+        const now = Date.now();
+        if (flags.since !== undefined) query.since = proxy.parseSince(flags.since, now);
+        if (flags.until !== undefined) query.until = proxy.parseUntil(flags.until, now);
+        proxy.checkAuditWindow(query.since, query.until);
+        const config = await configFrom(flags);
         if (flags.image !== undefined) query.image = flags.image;
         if (flags.verdict !== undefined) query.verdict = flags.verdict;
         const { events } = await proxy.queryAudit(config, query);

@@ -50,6 +50,8 @@ export interface AuditEvent {
 export interface AuditQuery {
   /** Only events at or after this time (ms since the epoch). */
   since?: number;
+  /** Only events at or before this time (ms since the epoch). */
+  until?: number;
   /** Only events for images matching this glob over `<upstream>/<repository>` (also matched against `<repository>`; admission events by each of their images). */
   image?: string;
   verdict?: 'allow' | 'deny' | 'warn' | 'indeterminate';

@@ -12,28 +12,12 @@ import type { AuditEvent, AuditQuery } from './event.js';
 export const DEFAULT_AUDIT_LIMIT = 1000;
 /** Audit lines longer than this are not events the proxy wrote. */
 const MAX_LINE = 1024 * 1024;
-const UNITS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 7 * 86_400_000 };
-
-/** `--since`: a duration back from now (`90s`, `15m`, `2h`, `7d`, `1h30m`) or an RFC 3339 time. Returns ms since the epoch. */
-export function parseSince(value: string, now = Date.now()): number {
-  const text = value.trim();
-  if (/^(\d{1,6}[smhdw])+$/.test(text)) {
-    let ms = 0;
-    for (const [, n, unit] of text.matchAll(/(\d{1,6})([smhdw])/g)) ms += Number(n) * UNITS[unit!]!;
-    return now - ms;
-  }
-  if (/^\d{4}-\d\d-\d\d([Tt ]\d\d:\d\d(:\d\d(\.\d{1,9})?)?([Zz]|[+-]\d\d:\d\d))?$/.test(text)) {
-    const at = Date.parse(text);
-    if (Number.isFinite(at)) return at;
-  }
-  throw new TollgateError('USAGE', `--since ${JSON.stringify(value.slice(0, 60))} is neither a duration (30m, 2h, 7d) nor an RFC 3339 time (2025-01-31T12:00:00Z)`);
-}
-
-/** Whether an event passes the filters (time, image glob, verdict). */
+/** Whether an event passes the filters (time window, both ends inclusive; image glob; verdict). */
 export function auditMatcher(query: AuditQuery): (event: AuditEvent) => boolean {
   const glob = query.image !== undefined ? picomatch(query.image, { dot: true }) : undefined;
   return (event) => {
     if (query.since !== undefined && !(event.at >= query.since)) return false;
+    if (query.until !== undefined && !(event.at <= query.until)) return false;
     if (query.verdict !== undefined && event.verdict !== query.verdict) return false;
     if (glob !== undefined && !imageNames(event).some((name) => glob(name))) return false;
     return true;
@@ -73,14 +57,20 @@ export async function queryAuditStore(meta: MetadataStore, query: AuditQuery): P
   const limit = query.limit ?? DEFAULT_AUDIT_LIMIT;
   const match = auditMatcher(query);
   const out: AuditEvent[] = [];
-  for await (const event of meta.scanAudit(query.since !== undefined ? { since: query.since } : {})) {
+  // The store reads only the window (a key or stream id range), not everything after it.
+  const range = { ...(query.since !== undefined ? { since: query.since } : {}), ...(query.until !== undefined ? { until: query.until } : {}) };
+  for await (const event of meta.scanAudit(range)) {
     if (out.length >= limit) break;
     if (match(event)) out.push(event);
   }
   return out.reverse();
 }
 
-/** The newest `limit` matching events of a JSON-lines audit file (read as a stream), oldest first. */
+/**
+ * The newest `limit` matching events of a JSON-lines audit file (read as a stream), oldest first. The file is read
+ * whole: its lines are in the order they were written, which a clock set back breaks, so the window filters rather
+ * than stops the read.
+ */
 export async function queryAuditFile(file: string, query: AuditQuery): Promise<AuditEvent[]> {
   try {
     await stat(file);

@@ -1,7 +1,7 @@
 import { ProcessLocks } from './process-locks.js';
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -134,12 +134,19 @@ export class LevelMetadataStore implements MetadataStore {
     return stamped;
   }
 
-  listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
+  listAudit(limit = 100, options: AuditRange = {}): Promise<AuditEvent[]> {
     return firstAuditEvents(this.scanAudit(options), limit);
   }
 
-  async *scanAudit(options: { since?: number } = {}): AsyncIterable<AuditEvent> {
-    const range = options.since !== undefined ? { gte: auditKey(Math.max(0, options.since), 0) } : {};
+  async *scanAudit(options: AuditRange = {}): AsyncIterable<AuditEvent> {
+    // Keys are <at>-<seq>, zero-padded: time-ordered, so the window is a key range and nothing outside it is read.
+    const range: { gte?: string; lt?: string } = {};
+    if (options.since !== undefined) range.gte = auditKey(Math.max(0, Math.ceil(options.since)), 0);
+    if (options.until !== undefined) {
+      if (options.until < 0) return;
+      range.lt = auditKey(Math.floor(options.until) + 1, 0);
+    }
+    if (range.gte !== undefined && range.lt !== undefined && range.gte >= range.lt) return;
     for await (const [, v] of this.part('audit').iterator({ reverse: true, ...range })) yield v as unknown as AuditEvent;
   }
 

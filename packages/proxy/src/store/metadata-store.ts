@@ -79,10 +79,10 @@ export interface MetadataStore {
   getHealth(upstream: string): Promise<UpstreamHealth | undefined>;
   /** Appends an audit event stamped with the current time; returns the stored event. */
   audit(event: Omit<AuditEvent, 'at'>): Promise<AuditEvent>;
-  /** The newest audit events first, at most `limit`, none older than `since`. */
-  listAudit(limit?: number, options?: { since?: number }): Promise<AuditEvent[]>;
-  /** Every audit event newest first, none older than `since` (read lazily, in pages). */
-  scanAudit(options?: { since?: number }): AsyncIterable<AuditEvent>;
+  /** The newest audit events first, at most `limit`, within the window. */
+  listAudit(limit?: number, options?: AuditRange): Promise<AuditEvent[]>;
+  /** Every audit event in the window newest first (read lazily, in pages; only the window is read). */
+  scanAudit(options?: AuditRange): AsyncIterable<AuditEvent>;
   /** Removes tag entries resolved before `before` (gc); returns how many. */
   pruneTags(before: number): Promise<number>;
   /**
@@ -136,6 +136,12 @@ export function revisionOfKey(key: string): string | undefined {
 /** The sort key of an audit event: zero-padded time then a sequence number. */
 export function auditKey(at: number, seq: number): string {
   return `${String(at).padStart(15, '0')}-${String(seq % 1e6).padStart(6, '0')}`;
+}
+
+/** A window of audit event times (ms since the epoch), both ends inclusive; an open end is unbounded. */
+export interface AuditRange {
+  since?: number;
+  until?: number;
 }
 
 /** Fills in `at` and `time`. */

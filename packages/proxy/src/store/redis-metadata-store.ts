@@ -23,7 +23,7 @@
 import { randomBytes } from 'node:crypto';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 import { RedisConnection } from './redis-connection.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
@@ -35,6 +35,12 @@ const BLOB_TABLE_TTL_MS = 90 * 86_400_000;
 /** Compare-and-delete and compare-and-extend: a lock is only ever released or extended by its owner. */
 const DELETE_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const EXTEND_IF_OWNER = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+/**
+ * How far past `until` an audit scan reads stream ids: an event appended while another replica's entry was newer
+ * is kept under the stream's next id, after its own time by that replica's clock lead (ms when clocks are kept in
+ * sync). An event whose id is later than its time by more than this falls out of a window that ends just before it.
+ */
+export const AUDIT_ID_SLACK_MS = 60_000;
 /** Audit stream entries read per round trip. */
 const AUDIT_PAGE = 500;
 /** Keys or fields per SCAN page and per DEL/HDEL. */
@@ -208,19 +214,28 @@ export class RedisMetadataStore implements MetadataStore {
     return stamped;
   }
 
-  listAudit(limit = 100, options: { since?: number } = {}): Promise<AuditEvent[]> {
+  listAudit(limit = 100, options: AuditRange = {}): Promise<AuditEvent[]> {
     return firstAuditEvents(this.scanAudit(options), limit);
   }
 
-  async *scanAudit(options: { since?: number } = {}): AsyncIterable<AuditEvent> {
-    const low = options.since !== undefined ? String(Math.max(0, Math.floor(options.since))) : '-';
-    let high = '+';
+  /**
+   * The window is a stream id range. An entry's id is never earlier than its event's time (see audit()), so `since`
+   * is the low id as it is; the high id is `until` plus AUDIT_ID_SLACK_MS for events kept under a later id, and
+   * events outside the window by their own time are skipped.
+   */
+  async *scanAudit(options: AuditRange = {}): AsyncIterable<AuditEvent> {
+    const since = options.since !== undefined ? Math.max(0, Math.ceil(options.since)) : undefined;
+    const until = options.until !== undefined ? Math.floor(options.until) : undefined;
+    if (until !== undefined && (until < 0 || (since !== undefined && since > until))) return;
+    const low = since !== undefined ? String(since) : '-';
+    let high = until !== undefined ? String(until + AUDIT_ID_SLACK_MS) : '+';
     for (;;) {
       const end = high;
       const page = (await this.db.run((r) => r.xRevRange('tollgate:audit', end, low, { COUNT: AUDIT_PAGE }))) ?? [];
       for (const entry of page) {
         const event = parse<AuditEvent>(entry.message.e);
-        if (event !== undefined) yield event;
+        if (event === undefined || (since !== undefined && event.at < since) || (until !== undefined && event.at > until)) continue;
+        yield event;
       }
       if (page.length < AUDIT_PAGE) return;
       high = `(${page[page.length - 1]!.id}`;

@@ -1,6 +1,6 @@
 import { TollgateError } from '@tollgate/core';
 import picomatch from 'picomatch';
-import { parseSince } from '../audit/query.js';
+import { checkAuditWindow, parseAuditTime } from '../audit/audit-time.js';
 import type { DecisionView } from './decision-view.js';
 
 export const VERDICTS = ['allow', 'deny', 'warn', 'indeterminate'] as const;
@@ -44,11 +44,8 @@ function one(query: Record<string, unknown>, key: string): string | undefined {
 function time(query: Record<string, unknown>, key: string, now: number): number | undefined {
   const value = one(query, key);
   if (value === undefined) return undefined;
-  try {
-    return parseSince(value, now);
-  } catch {
-    throw new TollgateError('USAGE', `the ${key} filter is neither a duration back from now (30m, 2h, 7d) nor an RFC 3339 time (2026-12-01T10:00:00Z)`);
-  }
+  // The same times as `tollgate audit --since/--until`; the error names the filter, not the text (the page shows it).
+  return parseAuditTime(value, `the ${key} filter`, now);
 }
 
 /** Reads the filters strictly: an unknown verdict, an unreadable time or page is a USAGE error the page shows. */
@@ -68,6 +65,7 @@ export function parseDecisionFilter(query: unknown, now: number): DecisionFilter
   if (since !== undefined) filter.since = since;
   const until = time(q, 'until', now);
   if (until !== undefined) filter.until = until;
+  checkAuditWindow(since, until, { since: 'the since filter', until: 'the until filter' });
   const after = one(q, 'after');
   if (after !== undefined) {
     if (!/^\d{1,15}$/.test(after)) throw new TollgateError('USAGE', 'after must be a time in ms since the epoch');

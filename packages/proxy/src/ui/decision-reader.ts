@@ -3,9 +3,9 @@ import { decisionMatcher, PAGE_SIZE, VERDICTS, type DecisionFilter } from './dec
 import { decisionView, parseDecisionId, type DecisionView } from './decision-view.js';
 
 /**
- * Audit events one dashboard request reads at most. The stores scan newest first from now down to a `since`, so
- * a request is bounded by this, not by the size of the trail; a page that hit it says so (`truncated`) and a
- * narrower time range reaches further back.
+ * Audit events one dashboard request reads at most. The stores scan newest first from `until` (else now) down to a
+ * `since`, so a request is bounded by this, not by the size of the trail; a page that hit it says so (`truncated`)
+ * and a narrower time range reaches further back.
  */
 export const MAX_SCAN = 50_000;
 
@@ -41,7 +41,9 @@ export async function readDecisions(core: ProxyCore, visible: Visibility, filter
   let truncated = false;
   let newestAt: number | undefined;
   const since = Math.max(filter.since ?? 0, filter.after !== undefined ? filter.after : 0);
-  for await (const event of core.meta.scanAudit(since > 0 ? { since } : {})) {
+  // The store reads only the window: a range in the past does not spend MAX_SCAN on the events after it.
+  const range = { ...(since > 0 ? { since } : {}), ...(filter.until !== undefined ? { until: filter.until } : {}) };
+  for await (const event of core.meta.scanAudit(range)) {
     if (++scanned > MAX_SCAN) {
       truncated = true;
       break;

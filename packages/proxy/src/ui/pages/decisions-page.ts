@@ -40,7 +40,7 @@ ${input('repository', 'Repository', query.repository, 'glob, e.g. lab/team/**')}
 ${input('rule', 'Rule', query.rule, 'rule name')}
 ${input('user', 'User', query.user, 'user name')}
 ${input('since', 'Since', query.since, '2h or 2026-12-01T10:00:00Z')}
-${input('until', 'Until', query.until, 'RFC 3339 time')}
+${input('until', 'Until', query.until, '1h or 2026-12-01T12:00:00Z')}
 <button type="submit">Filter</button>
 </form>`;
   const liveUrl = href(base, ['api', 'decisions'], query);
