@@ -20,23 +20,24 @@ export interface LayoutSignResult {
 }
 
 /**
- * Signs the manifest tagged `tag` in an OCI layout as cosign v3 signs one in a registry without the referrers API:
- * an in-toto statement naming the digest, signed as DSSE; the bundle, the empty config and the referrer manifest
- * stored as blobs; and the referrer listed in the index tagged `sha256-<hex>` (created, or appended to). With
- * `attestation`, an attestation of that predicate type instead. The layout then carries its own signatures, which
+ * Signs the manifest tagged `tag` (or named by its digest) in an OCI layout as cosign v3 signs one in a registry
+ * without the referrers API: an in-toto statement naming the digest, signed as DSSE; the bundle, the empty config
+ * and the referrer manifest stored as blobs; and the referrer listed in the index tagged `sha256-<hex>` (created, or
+ * appended to). With `attestation`, an attestation of that predicate type instead; `annotations` go into a
+ * signature's statement subject as sign -a puts them. The layout then carries its own signatures, which
  * OciLayoutSignatureReader (and the proxy's `oci:` upstream) read back.
  */
 export async function signLayoutImage(
   writer: OciLayoutWriter,
   tag: string,
   signing: ImageSigningOptions,
-  options: { attestation?: { predicateType: string; predicate: unknown; name?: string }; created?: string } = {},
+  options: { attestation?: { predicateType: string; predicate: unknown; name?: string }; annotations?: Record<string, string>; created?: string } = {},
 ): Promise<LayoutSignResult> {
   const reader = new OciLayoutSignatureReader(writer.dir);
   const subjectRaw = await reader.getManifest('', tag);
   const subject: Descriptor = { mediaType: subjectRaw.mediaType ?? MediaType.OciManifest, digest: subjectRaw.digest, size: subjectRaw.bytes.byteLength };
   const attestation = options.attestation;
-  const statement = attestation ? imageAttestationStatement(attestation.name ?? tag, subject.digest, attestation.predicateType, attestation.predicate) : imageSignatureStatement(subject.digest);
+  const statement = attestation ? imageAttestationStatement(attestation.name ?? tag, subject.digest, attestation.predicateType, attestation.predicate) : imageSignatureStatement(subject.digest, options.annotations);
   const bundle = await signStatement(statement, signing);
   const bundleBytes = new TextEncoder().encode(JSON.stringify(bundle));
   const referrer = buildReferrerManifest(bundleBytes, subject, {
