@@ -1,7 +1,6 @@
 /**
  * A replica's disk copies of verified blobs from the shared store: what enters (only verified, flushed files), what
- * is evicted (least recently read past the budget), what open() keeps, and a copy written beside a read that gives up
- * rather than buffer or keep unverified bytes.
+ * is evicted (least recently read past the budget) and what open() keeps.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -132,65 +131,6 @@ describe('LocalCopies', () => {
     const temp = await verifiedTemp(bytes);
     await copies.adopt(temp, sha256(bytes), 100);
     expect(existsSync(temp)).toBe(false);
-    expect(copies.writer(sha256(bytes), 100, tempPath())).toBeUndefined();
-  });
-
-  it('a writer keeps the bytes once finished, and only one writer per blob runs at a time', async () => {
-    const copies = await opened(1024 * 1024);
-    const bytes = randomBytes(300_000);
-    const writer = copies.writer(sha256(bytes), bytes.length, tempPath())!;
-    expect(writer).toBeDefined();
-    expect(copies.writer(sha256(bytes), bytes.length, tempPath())).toBeUndefined();
-    for (let at = 0; at < bytes.length; at += 65_536) writer.write(bytes.subarray(at, at + 65_536));
-    await writer.finish();
-    expect((await readCopy(copies, sha256(bytes)))?.equals(bytes)).toBe(true);
-    expect(await readdir(join(work, 'tmp'))).toEqual([]);
-    // It has a copy now: no second writer.
-    expect(copies.writer(sha256(bytes), bytes.length, tempPath())).toBeUndefined();
-  });
-
-  it('an abandoned writer leaves nothing, and a writer that was given fewer bytes than the blob keeps nothing', async () => {
-    const copies = await opened(1024 * 1024);
-    const bytes = randomBytes(200_000);
-    const abandoned = copies.writer(sha256(bytes), bytes.length, tempPath())!;
-    abandoned.write(bytes.subarray(0, 100_000));
-    await abandoned.abandon();
-    expect(copies.has(sha256(bytes))).toBe(false);
-    expect(await readdir(join(work, 'tmp'))).toEqual([]);
-    const short = copies.writer(sha256(bytes), bytes.length, tempPath())!;
-    short.write(bytes.subarray(0, 199_999));
-    await short.finish();
-    expect(copies.has(sha256(bytes))).toBe(false);
-    expect(await readdir(join(work, 'tmp'))).toEqual([]);
-  });
-
-  it('a writer whose disk falls more than 8 MiB behind gives up instead of buffering, and leaves nothing', async () => {
-    const copies = await opened(64 * 1024 * 1024);
-    const bytes = randomBytes(12 * 1024 * 1024);
-    const writer = copies.writer(sha256(bytes), bytes.length, tempPath())!;
-    // Given faster than any write can complete (no turn of the event loop in between).
-    for (let at = 0; at < bytes.length; at += 1024 * 1024) writer.write(bytes.subarray(at, at + 1024 * 1024));
-    await writer.finish();
-    expect(copies.has(sha256(bytes))).toBe(false);
-    expect(await readdir(join(work, 'tmp'))).toEqual([]);
-    // And the blob is free for the next writer.
-    const next = copies.writer(sha256(bytes), bytes.length, tempPath());
-    expect(next).toBeDefined();
-    await next!.abandon();
-  });
-
-  it('a writer that cannot create its temp file keeps nothing and releases the blob for the next writer', async () => {
-    const copies = await opened(1024 * 1024);
-    const bytes = randomBytes(1000);
-    const failing = copies.writer(sha256(bytes), bytes.length, join(work, 'missing-dir', 'x.part'))!;
-    failing.write(bytes);
-    await failing.finish();
-    expect(copies.has(sha256(bytes))).toBe(false);
-    const next = copies.writer(sha256(bytes), bytes.length, tempPath());
-    expect(next).toBeDefined();
-    next!.write(bytes);
-    await next!.finish();
-    expect((await readCopy(copies, sha256(bytes)))?.equals(bytes)).toBe(true);
   });
 
   it('remove() deletes a copy and its bytes from the budget', async () => {

@@ -521,15 +521,15 @@ describe('S3BlobStore on Ceph RGW', () => {
 });
 
 describe('S3BlobStore with local copies (store.blobs.s3.localCache)', () => {
-  async function storeWithCopies(bucket: string, maxBytes = 64 * MiB): Promise<{ store: S3BlobStore; copies: LocalCopies; tmp: string }> {
+  async function storeWithCopies(bucket: string, maxBytes = 64 * MiB): Promise<{ store: S3BlobStore; copies: LocalCopies }> {
     const dataDir = await mkdtemp(join(work, 'replica-'));
     const copies = new LocalCopies(join(dataDir, 'local-cache'), maxBytes);
     const store = await storeFor(bucket, { localCopies: copies });
     await store.open();
-    return { store, copies, tmp: store.tmpDir };
+    return { store, copies };
   }
 
-  /** Sends a whole blob as the proxy does to a client; resolves with what the client got and the corrupt report. */
+  /** Reads a whole blob as the proxy sends it: a local file as it is, a remote read hashed on the way. */
   async function serve(store: S3BlobStore, digest: string): Promise<{ kind: string; body: Buffer; corrupt?: Error }> {
     const read = await store.openRead(digest);
     if (read === undefined) throw new Error('not in the store');
@@ -549,77 +549,10 @@ describe('S3BlobStore with local copies (store.blobs.s3.localCache)', () => {
     return { kind: 'remote', body: await body, ...(corrupt !== undefined ? { corrupt } : {}) };
   }
 
-  /** The copy a read was writing is settled (kept or dropped) once the temp directory is empty again. */
-  async function tmpEmpty(tmp: string): Promise<void> {
-    for (let pause = 5; (await readdir(tmp)).length > 0; pause *= 2) {
-      if (pause > 5000) throw new Error('the copy being written was neither kept nor removed');
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-
-  async function eventuallyTrue(what: string, check: () => boolean): Promise<void> {
-    for (let i = 0; i < 200 && !check(); i++) await new Promise((resolve) => setImmediate(resolve));
-    for (let pause = 5; !check(); pause *= 2) {
-      if (pause > 5000) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((resolve) => setTimeout(resolve, pause));
-    }
-  }
-
-  it('a verified read from S3 leaves a copy; the next read is the local file, even once S3 lost or altered the object', async () => {
-    const bucket = await rgw.createBucket();
-    const peer = await storeFor(bucket);
-    await peer.open();
-    const bytes = randomBytes(6 * MiB + 1);
-    const digest = await writeBlob(peer, bytes);
-    const { store, copies, tmp } = await storeWithCopies(bucket);
-    const first = await serve(store, digest);
-    expect(first.kind).toBe('remote');
-    expect(first.body.equals(bytes)).toBe(true);
-    await eventuallyTrue('the copy to be kept', () => copies.has(digest));
-    expect(await readdir(tmp)).toEqual([]);
-    // Altered in S3 (same size): the copy was verified when it was written, so this replica still sends the blob.
-    await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(digest), Body: randomBytes(bytes.length) }));
-    const second = await serve(store, digest);
-    expect(second.kind).toBe('file');
-    expect(second.body.equals(bytes)).toBe(true);
-    // A replica without copies hashes the altered object and refuses it.
-    const other = await serve(peer, digest);
-    expect(other.corrupt).toMatchObject({ code: 'DIGEST_MISMATCH' });
-    expect(other.body.length).toBeLessThan(bytes.length);
-    // remove() (eviction, gc, a corrupt object dropped) takes the copy too.
-    expect(await store.remove(digest)).toBe(true);
-    expect(copies.has(digest)).toBe(false);
-    expect(await store.openRead(digest)).toBeUndefined();
-  });
-
-  it('bytes that do not digest right are never kept, and a client that leaves early leaves no copy', async () => {
-    const bucket = await rgw.createBucket();
-    const peer = await storeFor(bucket);
-    await peer.open();
-    const bytes = randomBytes(3 * MiB);
-    const digest = await writeBlob(peer, bytes);
-    await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(digest), Body: randomBytes(bytes.length) }));
-    const { store, copies, tmp } = await storeWithCopies(bucket);
-    const bad = await serve(store, digest);
-    expect(bad.corrupt).toMatchObject({ code: 'DIGEST_MISMATCH' });
-    await tmpEmpty(tmp);
-    expect(copies.has(digest)).toBe(false);
-
-    const good = randomBytes(3 * MiB);
-    const goodDigest = await writeBlob(peer, good);
-    const read = await store.openRead(goodDigest);
-    if (read?.kind !== 'remote') throw new Error('expected a remote read');
-    const sink = new PassThrough();
-    sink.once('data', () => sink.destroy());
-    sink.resume();
-    await sendVerifiedRemote(sink, read, goodDigest, 0, read.size - 1, () => undefined);
-    await tmpEmpty(tmp);
-    expect(copies.has(goodDigest)).toBe(false);
-  });
-
-  it("keeps a download's verified temp file as the copy; gc's store (opened with keepTemp) never uses the copies", async () => {
+  it("keeps a verified temp file as the copy; reads are then the local file, even once S3's object was altered or removed", async () => {
     const bucket = await rgw.createBucket();
     const { store, copies } = await storeWithCopies(bucket);
+    expect(store.keepsLocalCopies).toBe(true);
     const bytes = randomBytes(2 * MiB);
     const writing = await startWriting(store, bytes);
     await writing.writeTo(bytes.length);
@@ -627,21 +560,48 @@ describe('S3BlobStore with local copies (store.blobs.s3.localCache)', () => {
     await store.commit(writing.temp, writing.digest);
     await store.keepVerifiedTemp(writing.temp, writing.digest, bytes.length);
     expect(copies.has(writing.digest)).toBe(true);
-    expect((await serve(store, writing.digest)).kind).toBe('file');
+    expect(await readdir(store.tmpDir)).toEqual([]);
+    // Same size, other bytes in S3: the copy was verified when it was kept, so this replica still sends the blob.
+    await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(writing.digest), Body: randomBytes(bytes.length) }));
+    const local = await serve(store, writing.digest);
+    expect(local.kind).toBe('file');
+    expect(local.body.equals(bytes)).toBe(true);
+    // A replica without copies hashes the altered object and refuses it.
+    const plain = await storeFor(bucket);
+    await plain.open();
+    expect(plain.keepsLocalCopies).toBe(false);
+    const other = await serve(plain, writing.digest);
+    expect(other.corrupt).toMatchObject({ code: 'DIGEST_MISMATCH' });
+    expect(other.body.length).toBeLessThan(bytes.length);
+    // remove() (eviction, gc, a corrupt object dropped) takes the copy too.
+    expect(await store.remove(writing.digest)).toBe(true);
+    expect(copies.has(writing.digest)).toBe(false);
+    expect(await store.openRead(writing.digest)).toBeUndefined();
+  });
+
+  it("gc's store (opened with keepTemp) never uses the copies; without copies a verified temp file is removed", async () => {
+    const bucket = await rgw.createBucket();
+    const { store, copies } = await storeWithCopies(bucket);
+    const bytes = randomBytes(1 * MiB);
+    const digest = await writeBlob(store, bytes);
+    const kept = store.tempPath();
+    await writeFile(kept, bytes);
+    await store.keepVerifiedTemp(kept, digest, bytes.length);
+    expect(copies.has(digest)).toBe(true);
 
     const gcCopies = new LocalCopies(copies.dir, copies.maxBytes);
     const gc = await storeFor(bucket, { localCopies: gcCopies });
     await gc.open({ keepTemp: true });
-    expect(gcCopies.has(writing.digest)).toBe(false);
-    const fromGc = await serve(gc, writing.digest);
+    expect(gc.keepsLocalCopies).toBe(false);
+    const fromGc = await serve(gc, digest);
     expect(fromGc.kind).toBe('remote');
     expect(fromGc.body.equals(bytes)).toBe(true);
-    // Without copies a verified temp file is simply removed.
+
     const plain = await storeFor(bucket);
     await plain.open();
     const temp = plain.tempPath();
     await writeFile(temp, bytes);
-    await plain.keepVerifiedTemp(temp, writing.digest, bytes.length);
+    await plain.keepVerifiedTemp(temp, digest, bytes.length);
     expect(await readdir(plain.tmpDir)).toEqual([]);
   });
 });

@@ -143,6 +143,7 @@ beforeAll(async () => {
     ['redirect', [1 * MiB]],
     ['local', [2 * MiB]],
     ['local-peer', [2 * MiB]],
+    ['local-altered', [2 * MiB]],
     ['gc-old', [1 * MiB]],
     ['gc-new', [1 * MiB]],
     ['redis', [1 * MiB]],
@@ -303,10 +304,14 @@ describe('three replicas over Ceph RGW and Redis', () => {
     }
   }, 120_000);
 
-  it('localCache: a replica sends a blob read again from its own verified copy, never the altered object in S3', async () => {
+  it('localCache: one shared read of S3 per replica for a crowd, kept as a verified copy; the altered object in S3 never reaches a client', async () => {
     const own = images.get('local')!.layers[0]!;
     const peerBlob = images.get('local-peer')!.layers[0]!;
-    const config = await writeConfig('local-cache', [...images.values()].map((i) => i.digest), { localCache: '64MiB' });
+    const altered = images.get('local-altered')!.layers[0]!;
+    // This replica reaches RGW through a counting proxy (the client's Host kept: SigV4 signs it).
+    const rgwCounter = await startFaultProxy(rgw.endpoint, { preserveHost: true });
+    const s3Gets = (digest: string) => rgwCounter.count((r) => r.method === 'GET' && r.path.includes(keyOf(digest)));
+    const config = await writeConfig('local-cache', [...images.values()].map((i) => i.digest), { localCache: '64MiB', endpoint: rgwCounter.url });
     const dataDir = join(work, 'replica-local');
     await mkdir(dataDir, { recursive: true });
     const local = await startReplica(config, { ...s3Env(), TOLLGATE_PROXY_DATA_DIR: dataDir });
@@ -315,27 +320,47 @@ describe('three replicas over Ceph RGW and Redis', () => {
       // Downloaded by this replica: its verified temp file becomes the copy once the last reader is done.
       expect((await pull(local.url, 'local')).blobs.every((b) => b.ok)).toBe(true);
       await eventually('the downloaded blob to become a copy', async () => existsSync(copyOf(own.digest)));
-      // Downloaded by a peer: this replica reads it from S3, hashed, and keeps the verified bytes.
+      // Downloaded by a peer; then a crowd of this replica's clients at once: one read of S3, every byte verified.
       expect((await pull(replicas[0]!.url, 'local-peer')).blobs.every((b) => b.ok)).toBe(true);
       await eventually('the blob to be committed', () => objectExists(peerBlob.digest));
-      expect((await pull(local.url, 'local-peer')).blobs.every((b) => b.ok)).toBe(true);
+      expect(await manifestStatus(local.url, 'local-peer')).toBe(200);
+      const crowd = await Promise.all(Array.from({ length: 12 }, () => fetchAll(`${local.url}/v2/${REPO}/blobs/${peerBlob.digest}`)));
+      for (const answer of crowd) {
+        expect(answer.status).toBe(200);
+        expect(sha256(answer.body)).toBe(peerBlob.digest);
+      }
+      expect(s3Gets(peerBlob.digest)).toBe(1);
       await eventually("the peer's blob to become a copy", async () => existsSync(copyOf(peerBlob.digest)));
-      // Same size, other bytes in S3: the copies were verified when written, so the replica sends the right blobs.
+      // Same size, other bytes in S3: the copies were verified when kept, so the replica sends the right blobs.
       for (const layer of [own, peerBlob]) await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest), Body: randomBytes(layer.size) }));
       for (const layer of [own, peerBlob]) {
         const again = await fetchAll(`${local.url}/v2/${REPO}/blobs/${layer.digest}`);
         expect(again.status).toBe(200);
         expect(sha256(again.body)).toBe(layer.digest);
       }
-      // A range of a copy is served from it too.
       const range = await fetchAll(`${local.url}/v2/${REPO}/blobs/${own.digest}`, { headers: { range: 'bytes=10-19' } });
       expect(range.status).toBe(206);
       expect(range.body.length).toBe(10);
+      expect(s3Gets(peerBlob.digest)).toBe(1);
       expect(blobGets(own.digest)).toBe(1);
       expect(blobGets(peerBlob.digest)).toBe(1);
+      // Altered in S3 before this replica read it: cut for every client, no copy kept, the object dropped and audited.
+      expect((await pull(replicas[0]!.url, 'local-altered')).blobs.every((b) => b.ok)).toBe(true);
+      await eventually('the blob to be committed', () => objectExists(altered.digest));
+      await rgw.client.send(new PutObjectCommand({ Bucket: bucket, Key: keyOf(altered.digest), Body: randomBytes(altered.size) }));
+      expect(await manifestStatus(local.url, 'local-altered')).toBe(200);
+      const cut = await Promise.all(Array.from({ length: 3 }, () => fetchAll(`${local.url}/v2/${REPO}/blobs/${altered.digest}`).catch(() => ({ status: 0, body: Buffer.alloc(0) }))));
+      for (const answer of cut) expect(answer.status !== 200 || answer.body.length < altered.size).toBe(true);
+      await eventually('the altered object to be removed', async () => !(await objectExists(altered.digest)));
+      expect(existsSync(copyOf(altered.digest))).toBe(false);
+      expect((await auditEvents()).some((e) => e.type === 'blob-integrity' && e.digest === altered.digest)).toBe(true);
+      const refetched = await fetchAll(`${local.url}/v2/${REPO}/blobs/${altered.digest}`);
+      expect(refetched.status).toBe(200);
+      expect(sha256(refetched.body)).toBe(altered.digest);
     } finally {
       await local.stop();
-      for (const layer of [own, peerBlob]) await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
+      await rgwCounter.stop();
+      for (const layer of [own, peerBlob, altered]) await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
     }
   }, 120_000);
 

@@ -34,6 +34,8 @@ export interface BlobFetchOptions {
    * digest matched and before `commit`, aborted on any failure.
    */
   upload?: BlobUpload;
+  /** Where the bytes come from, for errors (default "the upstream"; "the shared store" for a read of S3). */
+  source?: string;
   /** Opens the upstream stream (after which the fetch is `streaming`). */
   open: (signal: AbortSignal) => Promise<Readable>;
   /** Moves the verified temp file into the store. */
@@ -95,6 +97,10 @@ export class BlobFetch {
     return this.options.digest;
   }
 
+  private get source(): string {
+    return this.options.source ?? 'the upstream';
+  }
+
   get size(): number {
     return this.options.size;
   }
@@ -148,11 +154,11 @@ export class BlobFetch {
       await this.receive(upstream, hasher);
       if (this.writer.error !== undefined) throw this.writer.error;
       if (this.received !== size) {
-        throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent ${this.received} bytes, not the ${size} its descriptor declares; the blob is truncated`);
+        throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: ${this.source} sent ${this.received} bytes, not the ${size} its descriptor declares; the blob is truncated`);
       }
       const actual = `${algorithm}:${await hasher.digest()}`;
       if (actual !== digest) {
-        throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the upstream's bytes digest to ${actual}; it was altered or corrupted and is not served or cached`);
+        throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the bytes ${this.source} sent digest to ${actual}; they were altered or corrupted and are not served or cached`);
       }
       // Verified: every reader may have its last byte now. Storing the blob (fsync and rename, or the rest of the
       // S3 upload) is the cache's business, not the client's: it goes on while the readers finish.
@@ -195,7 +201,7 @@ export class BlobFetch {
         return;
       }
       if (upstream.destroyed || upstream.readableEnded) {
-        reject(new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream stream was closed before it was read`));
+        reject(new TollgateError('NETWORK_ERROR', `blob ${digest}: the stream from ${this.source} was closed before it was read`));
         return;
       }
       let paused = false;
@@ -210,7 +216,7 @@ export class BlobFetch {
       const onData = (data: Buffer | string) => {
         const chunk = typeof data === 'string' ? Buffer.from(data) : data;
         if (this.received + chunk.length > size) {
-          finish(new TollgateError('SIZE_MISMATCH', `blob ${digest}: the upstream sent more than the ${size} bytes its descriptor declares`));
+          finish(new TollgateError('SIZE_MISMATCH', `blob ${digest}: ${this.source} sent more than the ${size} bytes its descriptor declares`));
           upstream.destroy();
           return;
         }
@@ -230,7 +236,7 @@ export class BlobFetch {
       };
       const onEnd = () => finish();
       const onError = (error: Error) => finish(writer.error ?? error);
-      const onClose = () => finish(writer.error ?? new TollgateError('NETWORK_ERROR', `blob ${digest}: the upstream connection closed before the body ended`));
+      const onClose = () => finish(writer.error ?? new TollgateError('NETWORK_ERROR', `blob ${digest}: the connection to ${this.source} closed before the body ended`));
       // Reading resumes once the disk and the hash have caught up halfway (checked as each batch is done).
       this.caughtUp = () => {
         if (paused && writer.backlog < MAX_PENDING / 2 && hasher.backlog < MAX_PENDING / 2) {
@@ -265,11 +271,21 @@ export class BlobFetch {
   }
 
   /**
-   * No new reader will join (the fetch left the in-flight map): once the download settled and the last reader is
-   * done, `cleanup` runs (the store's kept temp file is removed).
+   * Once the download settled and the last reader is done, `cleanup` runs (the store's kept temp file is removed or
+   * kept as a copy). A reader that joins before it runs (a fetch still in a map) puts it off until that reader is done.
    */
   retire(cleanup: () => Promise<void>): void {
-    const run = () => void this.done.catch(() => undefined).then(cleanup).catch(() => undefined);
+    const run = (): void =>
+      void this.done
+        .catch(() => undefined)
+        .then(() => {
+          if (this.readers > 0) {
+            this.retired = run;
+            return;
+          }
+          return cleanup();
+        })
+        .catch(() => undefined);
     if (this.readers === 0) run();
     else this.retired = run;
   }

@@ -50,15 +50,12 @@ export async function sendVerifiedRemote(sink: ByteSink, read: RemoteRead, diges
       wake = undefined;
     }
   };
-  // A full read is made anyway (see above): its verified bytes may become this replica's copy of the blob.
-  const copy = read.localCopy?.();
   try {
     const stream = await read.open(0, read.size - 1, controller.signal);
     try {
       for await (const data of stream) {
         const chunk = data as Buffer;
         hash.update(chunk);
-        copy?.write(chunk);
         const chunkStart = position;
         position += chunk.length;
         if (position > read.size) throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the store sent more than its ${read.size} bytes`);
@@ -80,8 +77,6 @@ export async function sendVerifiedRemote(sink: ByteSink, read: RemoteRead, diges
     if (position !== read.size) throw new TollgateError('SIZE_MISMATCH', `blob ${digest}: the store sent ${position} of its ${read.size} bytes`);
     const actual = `${parseDigest(digest).algorithm}:${hash.digest('hex')}`;
     if (actual !== digest) throw new TollgateError('DIGEST_MISMATCH', `blob ${digest}: the bytes in the shared store digest to ${actual}; the stored object is corrupt and is not served`);
-    // Every byte was read and verified, whether or not the client stayed for them.
-    if (copy !== undefined) void copy.finish();
     if (closed || sink.destroyed) return sent;
     if (held === undefined) throw new TollgateError('STORE_ERROR', `blob ${digest}: byte ${end} was not read from the store`);
     sink.write(held);
@@ -95,6 +90,5 @@ export async function sendVerifiedRemote(sink: ByteSink, read: RemoteRead, diges
     return sent;
   } finally {
     sink.off('close', onClose);
-    if (copy !== undefined) void copy.abandon();
   }
 }

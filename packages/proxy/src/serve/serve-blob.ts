@@ -4,6 +4,7 @@ import { BlobFetch, type ByteSink } from '../fetch/blob-fetch.js';
 import type { StoredRead } from '../store/blobs/types.js';
 import { takeLock, waitForPeer, type HeldLock } from '../store/peer-lock.js';
 import { sendVerifiedRemote } from './send-remote.js';
+import { dropCorruptStored, liveStoreFetch, startStoreFetch } from './store-fetch.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
 import { isPolicyRefusal, refuse } from './refusal.js';
@@ -173,9 +174,11 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
     return fetch?.state === 'failed' ? undefined : fetch;
   };
   for (let attempt = 0; attempt < 3; attempt++) {
-    let fetch = live();
+    let fetch = live() ?? liveStoreFetch(core, digest);
     if (fetch === undefined) {
       const cached = await openCached(core, digest, size, range);
+      // With local copies, clients of this replica share one read of the shared store (which leaves the copy).
+      if (cached?.kind === 'remote' && core.blobs.keepsLocalCopies === true) return joinFetch(liveStoreFetch(core, digest) ?? startStoreFetch(core, digest, cached.read), size, range);
       if (cached !== undefined) return cached;
       // Checked again without yielding: a fetch that committed meanwhile left the file, one in flight is in the map.
       fetch = live();
@@ -261,19 +264,6 @@ export async function redirectTarget(core: ProxyCore, digest: string, size: numb
   core.retention.touch(digest);
   core.metrics.cache.inc({ kind: 'blob', result: 'redirect' });
   return core.blobs.presignedUrl(digest, location.s3.redirectSeconds);
-}
-
-/** A blob in the shared store that failed its digest or size on the way out: dropped, so the next pull fetches it. */
-export function dropCorruptStored(core: ProxyCore, digest: string, error: Error): void {
-  core.metrics.integrityFailures.inc({ upstream: 'store', kind: 'blob' });
-  core.log.error({ digest, store: core.blobs.describe(), err: error }, 'a blob in the shared store failed verification; not served, removed from the store');
-  core.track(
-    (async () => {
-      await core.blobs.remove(digest);
-      await core.meta.deleteBlob(digest);
-      await core.audit.record({ type: 'blob-integrity', digest, reasons: [error.message.slice(0, 300)], error: error.message });
-    })(),
-  );
 }
 
 /** Sends an opened blob to a sink (a response, a stream the gate reads): bytes [opened.start, opened.end]. */

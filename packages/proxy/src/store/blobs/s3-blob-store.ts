@@ -99,6 +99,10 @@ export class S3BlobStore implements BlobStore {
     return this.where;
   }
 
+  get keepsLocalCopies(): boolean {
+    return this.localCopies !== undefined;
+  }
+
   async open(options: { keepTemp?: boolean } = {}): Promise<number> {
     await mkdir(this.tmpDir, { recursive: true });
     // gc beside a replica on the same data directory must not take the temp files of its downloads in flight.
@@ -171,13 +175,7 @@ export class S3BlobStore implements BlobStore {
     const found = await this.stat(digest);
     if (found === undefined) return undefined;
     const size = found.size;
-    const copies = this.localCopies;
-    return {
-      kind: 'remote',
-      size,
-      open: (start, end, signal) => this.readRange(digest, size, start, end, signal),
-      ...(copies !== undefined ? { localCopy: () => copies.writer(digest, size, this.tempPath()) } : {}),
-    };
+    return { kind: 'remote', size, open: (start, end, signal) => this.readRange(digest, size, start, end, signal) };
   }
 
   async keepVerifiedTemp(tempPath: string, digest: string, size: number): Promise<void> {

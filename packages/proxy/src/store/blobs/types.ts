@@ -1,6 +1,5 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
-import type { LocalCopyWriter } from './local-copies.js';
 
 /** A committed blob as a store lists it. */
 export interface StoredBlob {
@@ -15,13 +14,7 @@ export interface StoredBlob {
  */
 export type StoredRead =
   | { kind: 'file'; handle: FileHandle; size: number }
-  | {
-      kind: 'remote';
-      size: number;
-      open(start: number, end: number, signal?: AbortSignal): Promise<Readable>;
-      /** Where a full read may keep the verified bytes on this replica's disk (undefined: it may not). */
-      localCopy?(): LocalCopyWriter | undefined;
-    };
+  | { kind: 'remote'; size: number; open(start: number, end: number, signal?: AbortSignal): Promise<Readable> };
 
 /**
  * The durable copy of a download in flight, made while the bytes arrive. The download writes every byte to its
@@ -68,6 +61,8 @@ export interface BlobStore {
    * file itself, which the fetch removes once its last reader is done (`releaseTemp`).
    */
   committedPath(tempPath: string, digest: string): string;
+  /** Shared stores: whether this replica keeps local copies (reads of the store are then shared and copied). */
+  readonly keepsLocalCopies?: boolean;
   /** Whether the temp file is still needed after commit (S3) and must be removed by the fetch's owner. */
   readonly keepsTempAfterCommit: boolean;
   /**
