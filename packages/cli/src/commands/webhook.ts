@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { TollgateError } from '@tollgate/core';
+import type { ProxyConfig } from '@tollgate/proxy';
 import { ExitCode } from '../exit-codes.js';
 import { writeErr, writeOut } from '../output/write.js';
 import { withStatus } from '../run-status.js';
@@ -42,7 +43,10 @@ Docs: docs/kubernetes.md`,
       withStatus(async (flags: ServeFlags) => {
         const { createLogger, createProxy, loadGate, loadProxyConfig, loadWebhookConfig, startWebhook } = await proxyModule();
         const settings = await loadWebhookConfig(flags.config);
-        const config = await loadProxyConfig(settings.proxyConfig, { env: process.env });
+        const loaded = await loadProxyConfig(settings.proxyConfig, { env: process.env });
+        // A webhook that serves no pulls keeps no local copies of S3 blobs: its disk is sized for reading manifests
+        // and signatures (deploy/kubernetes), not for the proxy replicas' `localCache`.
+        const config = withoutLocalCopies(loaded, settings.serveProxy);
         const logger = createLogger(config.logLevel);
         const gate = await loadGate(config.gate, config.upstreams, { dataDir: config.dataDir, notice: (line) => logger.warn({ component: 'trust' }, line) });
         if (gate === undefined) {
@@ -86,4 +90,11 @@ export function webhookCommand(): Command {
   command.addCommand(serve);
   command.exitOverride();
   return command;
+}
+
+/** The config with `store.blobs.s3.localCache` off, unless this process also serves pulls. */
+export function withoutLocalCopies(config: ProxyConfig, serveProxy: boolean): ProxyConfig {
+  const blobs = config.store.blobs;
+  if (serveProxy || blobs.kind !== 's3' || blobs.s3.localCacheBytes === 0) return config;
+  return { ...config, store: { ...config.store, blobs: { kind: 's3', s3: { ...blobs.s3, localCacheBytes: 0 } } } };
 }
