@@ -144,6 +144,7 @@ beforeAll(async () => {
     ['local', [2 * MiB]],
     ['local-peer', [2 * MiB]],
     ['local-altered', [2 * MiB]],
+    ['local-waited', [8 * MiB]],
     ['gc-old', [1 * MiB]],
     ['gc-new', [1 * MiB]],
     ['redis', [1 * MiB]],
@@ -344,6 +345,23 @@ describe('three replicas over Ceph RGW and Redis', () => {
       expect(s3Gets(peerBlob.digest)).toBe(1);
       expect(blobGets(own.digest)).toBe(1);
       expect(blobGets(peerBlob.digest)).toBe(1);
+      // A crowd that arrives while a peer still downloads: it waits for the peer's object, then shares one S3 read.
+      const waited = images.get('local-waited')!.layers[0]!;
+      expect(await manifestStatus(replicas[0]!.url, 'local-waited')).toBe(200);
+      expect(await manifestStatus(local.url, 'local-waited')).toBe(200);
+      faults.arm('hold', (r) => r.path.endsWith(`/blobs/${waited.digest}`));
+      const held = new Promise((resolve) => faults.events.once('held', resolve));
+      const peerPull = fetchAll(`${replicas[0]!.url}/v2/${REPO}/blobs/${waited.digest}`);
+      await held;
+      const waiting = Promise.all(Array.from({ length: 6 }, () => fetchAll(`${local.url}/v2/${REPO}/blobs/${waited.digest}`)));
+      faults.release();
+      for (const answer of [await peerPull, ...(await waiting)]) {
+        expect(answer.status).toBe(200);
+        expect(sha256(answer.body)).toBe(waited.digest);
+      }
+      expect(blobGets(waited.digest)).toBe(1);
+      expect(s3Gets(waited.digest)).toBe(1);
+      await eventually('the waited-for blob to become a copy', async () => existsSync(copyOf(waited.digest)));
       // Altered in S3 before this replica read it: cut for every client, no copy kept, the object dropped and audited.
       expect((await pull(replicas[0]!.url, 'local-altered')).blobs.every((b) => b.ok)).toBe(true);
       await eventually('the blob to be committed', () => objectExists(altered.digest));
@@ -360,7 +378,7 @@ describe('three replicas over Ceph RGW and Redis', () => {
     } finally {
       await local.stop();
       await rgwCounter.stop();
-      for (const layer of [own, peerBlob, altered]) await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
+      for (const layer of [own, peerBlob, altered, images.get('local-waited')!.layers[0]!]) await rgw.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: keyOf(layer.digest) }));
     }
   }, 120_000);
 

@@ -177,9 +177,7 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
     let fetch = live() ?? liveStoreFetch(core, digest);
     if (fetch === undefined) {
       const cached = await openCached(core, digest, size, range);
-      // With local copies, clients of this replica share one read of the shared store (which leaves the copy).
-      if (cached?.kind === 'remote' && core.blobs.keepsLocalCopies === true) return joinFetch(liveStoreFetch(core, digest) ?? startStoreFetch(core, digest, cached.read), size, range);
-      if (cached !== undefined) return cached;
+      if (cached !== undefined) return viaSharedRead(core, digest, cached, size, range);
       // Checked again without yielding: a fetch that committed meanwhile left the file, one in flight is in the map.
       fetch = live();
       if (fetch === undefined) {
@@ -187,7 +185,7 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
         if (core.blobs.kind === 'filesystem') fetch = startFetch(core, route, digest, size);
         else {
           const peer = await fetchFromPeerOrStart(core, route, digest, size, range);
-          if (peer.kind !== 'fetch') return peer;
+          if (peer.kind !== 'fetch') return viaSharedRead(core, digest, peer, size, range);
           fetch = peer.fetch;
         }
       }
@@ -195,6 +193,17 @@ export async function openBlob(core: ProxyCore, route: UpstreamRoute, digest: st
     return joinFetch(fetch, size, range);
   }
   refuse({ kind: 'blob-busy' }, `blob ${digest} could not be opened; try again`);
+}
+
+/**
+ * With local copies, a blob read from the shared store becomes one read per replica that every client of the replica
+ * joins (a BlobFetch from the store: hashed, last byte held until verified, kept as the copy), as clients join one
+ * upstream download — also the clients that waited for a peer's download. Without copies each client reads S3 itself
+ * (measured: sharing then saved no time here, the crowd being bound by the clients; see docs/benchmarks.md).
+ */
+function viaSharedRead(core: ProxyCore, digest: string, opened: Exclude<OpenedBlob, { kind: 'fetch' }>, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> | OpenedBlob {
+  if (opened.kind !== 'remote' || core.blobs.keepsLocalCopies !== true) return opened;
+  return joinFetch(liveStoreFetch(core, digest) ?? startStoreFetch(core, digest, opened.read), size, range);
 }
 
 async function joinFetch(fetch: BlobFetch, size: number, range?: { start: number; end: number }): Promise<OpenedBlob> {
