@@ -14,13 +14,13 @@
  *
  * Run: pnpm exec tsx bench/node-floor-bench.ts   (after `pnpm build`; RUNS=n, default 7)
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, RegistryClient } from '../packages/core/src/index.js';
-import { cpuSeconds, freePort, median, waitForRegistry } from './support/processes.js';
+import { cpuSeconds, freePort, median, stopChild, waitForRegistry } from './support/processes.js';
 
 const ROOT = join(import.meta.dirname, '..');
 const WORK = join(import.meta.dirname, '.work', 'floor');
@@ -39,17 +39,6 @@ interface Server {
   host: string;
   pid: number;
   stop(): Promise<void>;
-}
-
-async function stopChild(child: ChildProcess, ...dirs: string[]): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
 
 /**

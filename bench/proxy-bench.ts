@@ -23,14 +23,14 @@
  * Image: bench/.work/validate/debian-layout (a debootstrapped Debian minbase rootfs, built by validate-bench) or, if
  * absent, one gzip layer of /usr/share built here.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { MediaType, OciLayoutWriter, RegistryClient } from '../packages/core/src/index.js';
-import { cpuSeconds, freePort, median, statusMB, waitForRegistry } from './support/processes.js';
+import { cpuSeconds, freePort, median, statusMB, stopChild, waitForRegistry } from './support/processes.js';
 // undici is a dependency of @tollgate/proxy, not of the repository root: its types are read from the same place
 // its code is loaded from (createRequire below).
 import type * as Undici from '../packages/proxy/node_modules/undici/index.js';
@@ -106,17 +106,6 @@ function signAndWritePolicy(upstream: Server): string {
     ['apiVersion: tollgate.dev/v1alpha1', 'kind: ImagePolicy', 'default: deny', 'rules:', '  - name: signed', `    images: ["${upstream.host}/bench/**"]`, '    authorities:', '      - name: bench-key', `        key: {file: ${join(dir, 'cosign.pub')}}`, '        transparencyLog: ignore', ''].join('\n'),
   );
   return policy;
-}
-
-async function stopChild(child: ChildProcess, dir: string): Promise<void> {
-  if (child.exitCode === null) {
-    const exited = new Promise((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    await exited;
-    clearTimeout(timer);
-  }
-  rmSync(dir, { recursive: true, force: true });
 }
 
 /** The Debian (or /usr/share) image as an OCI layout; returns `oci:<dir>:v1`. */

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 /** A TCP port free on loopback at the time of asking. */
@@ -57,4 +57,16 @@ export function statusMB(pid: number, field: string): number {
   } catch {
     return 0;
   }
+}
+
+/** Stops a child (SIGTERM, SIGKILL after 10 s) and removes its directories. */
+export async function stopChild(child: ChildProcess, ...dirs: string[]): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    const exited = new Promise((resolve) => child.once('exit', resolve));
+    child.kill('SIGTERM');
+    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+    await exited;
+    clearTimeout(timer);
+  }
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
 }
