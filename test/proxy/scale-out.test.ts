@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, mkdir, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -362,6 +362,13 @@ describe('three replicas over Ceph RGW and Redis', () => {
       expect(blobGets(waited.digest)).toBe(1);
       expect(s3Gets(waited.digest)).toBe(1);
       await eventually('the waited-for blob to become a copy', async () => existsSync(copyOf(waited.digest)));
+      // Operators see the copies in the replica's metrics: what its local-cache directory holds.
+      const onDisk = await readdir(join(dataDir, 'local-cache', 'sha256'));
+      const diskBytes = (await Promise.all(onDisk.map((name) => stat(join(dataDir, 'local-cache', 'sha256', name))))).reduce((sum, info) => sum + info.size, 0);
+      expect(onDisk.length).toBeGreaterThanOrEqual(3);
+      const metrics = (await fetchAll(`${local.url}/metrics`)).body.toString();
+      expect(Number(/^tollgate_proxy_local_copies (\d+)$/m.exec(metrics)?.[1])).toBe(onDisk.length);
+      expect(Number(/^tollgate_proxy_local_copies_bytes (\d+)$/m.exec(metrics)?.[1])).toBe(diskBytes);
       // Altered in S3 before this replica read it: cut for every client, no copy kept, the object dropped and audited.
       expect((await pull(replicas[0]!.url, 'local-altered')).blobs.every((b) => b.ok)).toBe(true);
       await eventually('the blob to be committed', () => objectExists(altered.digest));

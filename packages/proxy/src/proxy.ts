@@ -18,6 +18,7 @@ import { ClientAuth } from './auth/client-auth.js';
 import { createRetention } from './store/create-retention.js';
 import { scheduleRevisionHousekeeping } from './store/revision-housekeeping.js';
 import { createUpstream } from './upstream/create-upstream.js';
+import { UpstreamGateway } from './upstream/gateway.js';
 import type { Upstream } from './upstream/types.js';
 
 export interface CreateProxyOptions {
@@ -59,7 +60,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const removed = await blobs.open();
   if (removed > 0) logger.info({ removed }, 'removed interrupted downloads from the blob store');
   const meta: MetadataStore = await openMetadataStore(config.store.metadata, paths.meta, blobNamespace(blobs, config.dataDir));
-  const metrics = createMetrics();
+  const metrics = createMetrics(() => blobs.localCopyStats?.());
   const onEvict = (digest: string, size: number) => {
     metrics.evictions.inc();
     logger.info({ digest, size }, 'evicted blob');
@@ -115,6 +116,9 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         await app.close();
         // Downloads no client waits for any more are abandoned; their temp files are removed.
         for (const fetch of core.blobFetches.values()) fetch.abort();
+        // So are the upstream's other reads still in flight (background work, a pull whose client left): `aborted`,
+        // not the upstream failing, and the background work they held ends now rather than at the upstream timeout.
+        for (const upstream of core.upstreams) if (upstream instanceof UpstreamGateway) upstream.abandonReads();
         await Promise.allSettled([...core.blobFetches.values()].map((f) => f.done));
         await core.idle();
         await Promise.allSettled(upstreams.map((u) => u.close()));

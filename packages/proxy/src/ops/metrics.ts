@@ -1,7 +1,10 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+/** What a store holds on this replica's own disk besides its blobs: local copies of a shared store's blobs. */
+export type LocalCopyStats = () => { bytes: number; count: number } | undefined;
+
 /** The proxy's Prometheus metrics, in a registry of its own (several proxies may share a process in tests). */
-export function createMetrics() {
+export function createMetrics(localCopies: LocalCopyStats = () => undefined) {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tollgate_proxy_process_' });
   const m = {
@@ -14,6 +17,22 @@ export function createMetrics() {
     cache: new Counter({ name: 'tollgate_proxy_cache_total', help: 'Cache lookups by kind (blob, manifest, tag) and result (hit, miss, stale)', labelNames: ['kind', 'result'], registers: [registry] }),
     cacheBytes: new Gauge({ name: 'tollgate_proxy_cache_bytes', help: 'Bytes in the blob store', registers: [registry] }),
     cacheBlobs: new Gauge({ name: 'tollgate_proxy_cache_blobs', help: 'Blobs in the blob store', registers: [registry] }),
+    localCopyBytes: new Gauge({
+      name: 'tollgate_proxy_local_copies_bytes',
+      help: "Bytes of this replica's verified copies of shared-store blobs on its own disk (store.blobs.s3.localCache)",
+      registers: [registry],
+      collect() {
+        this.set(localCopies()?.bytes ?? 0);
+      },
+    }),
+    localCopies: new Gauge({
+      name: 'tollgate_proxy_local_copies',
+      help: "Blobs with a verified copy on this replica's own disk (store.blobs.s3.localCache)",
+      registers: [registry],
+      collect() {
+        this.set(localCopies()?.count ?? 0);
+      },
+    }),
     evictions: new Counter({ name: 'tollgate_proxy_cache_evictions_total', help: 'Blobs evicted by the LRU bound', registers: [registry] }),
     inflight: new Gauge({ name: 'tollgate_proxy_blob_fetches_in_flight', help: 'Upstream blob downloads in progress', registers: [registry] }),
     integrityFailures: new Counter({ name: 'tollgate_proxy_integrity_failures_total', help: 'Upstream content refused because its digest or size did not match', labelNames: ['upstream', 'kind'], registers: [registry] }),

@@ -29,6 +29,10 @@ export class LocalCopies {
     return this.total;
   }
 
+  get count(): number {
+    return this.entries.size;
+  }
+
   /** Reads what the directory holds (oldest write first in the eviction order) and removes what is not a copy. */
   async open(): Promise<void> {
     if (!this.enabled) {

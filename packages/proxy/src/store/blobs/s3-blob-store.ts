@@ -103,6 +103,10 @@ export class S3BlobStore implements BlobStore {
     return this.localCopies !== undefined;
   }
 
+  localCopyStats(): { bytes: number; count: number } | undefined {
+    return this.localCopies === undefined ? undefined : { bytes: this.localCopies.totalBytes, count: this.localCopies.count };
+  }
+
   async open(options: { keepTemp?: boolean } = {}): Promise<number> {
     await mkdir(this.tmpDir, { recursive: true });
     // gc beside a replica on the same data directory must not take the temp files of its downloads in flight.

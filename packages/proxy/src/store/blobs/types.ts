@@ -63,6 +63,8 @@ export interface BlobStore {
   committedPath(tempPath: string, digest: string): string;
   /** Shared stores: whether this replica keeps local copies (reads of the store are then shared and copied). */
   readonly keepsLocalCopies?: boolean;
+  /** Shared stores: the bytes and number of this replica's local copies (undefined: it keeps none). */
+  localCopyStats?(): { bytes: number; count: number } | undefined;
   /** Whether the temp file is still needed after commit (S3) and must be removed by the fetch's owner. */
   readonly keepsTempAfterCommit: boolean;
   /**
