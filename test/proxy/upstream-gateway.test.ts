@@ -6,14 +6,15 @@
  * never marks the upstream down, and an undecided evaluation then names the store. A blob read counts when its body
  * ends, not at its headers: a reset mid-body is a NETWORK_ERROR that marks the upstream down, a short body a
  * SIZE_MISMATCH that does not (bad content, like a manifest failing its digest), and a read the proxy gave up is
- * `aborted`, never a failure.
+ * `aborted`, never a failure. So is a manifest read the proxy gives up when it shuts down; a manifest read the
+ * upstream resets is a NETWORK_ERROR that marks it down.
  */
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { buildImage, generateKeyPair, OciLayoutWriter, publicVerificationKey, RegistryClient, signatureLocationOf, signImage, TollgateError, type BuiltImage, type ImageManifest } from '@tollgate/core';
 import { loadGate, normalizeProxyConfig, type Gate } from '../../packages/proxy/src/index.js';
 import { UpstreamGateway } from '../../packages/proxy/src/upstream/gateway.js';
@@ -401,6 +402,91 @@ describe('a blob read counts when its body ends', () => {
       expect((await running.proxy.core.metrics.upstreamUp.get()).values.find((v) => v.labels.upstream === 'up')?.value).toBe(1);
     } finally {
       await running.stop();
+    }
+  });
+});
+
+describe('a manifest read the proxy gives up', () => {
+  const manifestGet = (repo: string) => (r: { method: string; path: string }) => r.method === 'GET' && r.path === `/v2/${repo}/manifests/v1`;
+
+  /** A gateway of its own over the fault proxy, reporting to `seen` (`operation/outcome`, `health/up|down`). */
+  function spiedGateway(seen: string[]): UpstreamGateway {
+    const config = normalizeProxyConfig({ dataDir: work, upstreams: [{ name: 'up', url: faults.url, default: true }] }, { env: {} }).upstreams[0]!;
+    const observer: UpstreamObserver = { request: (_u, operation, outcome) => seen.push(`${operation}/${outcome}`), health: (_u, ok) => seen.push(`health/${ok ? 'up' : 'down'}`) };
+    return new UpstreamGateway(new RegistryUpstream(config, {}), observer);
+  }
+
+  it('held upstream when the gateway abandons its reads is `aborted`, stops at once and leaves the upstream alone', async () => {
+    const { repo } = await signedImage();
+    const seen: string[] = [];
+    const gateway = spiedGateway(seen);
+    try {
+      faults.arm('hold', manifestGet(repo));
+      const held = once(faults.events, 'held');
+      const reading = gateway.getManifest(repo, 'v1').then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await held;
+      expect(seen).toEqual([]);
+      gateway.abandonReads();
+      const error = await reading;
+      expect(error).toBeInstanceOf(TollgateError);
+      expect((error as TollgateError).code).toBe('NETWORK_ERROR');
+      expect((error as TollgateError).message).toMatch(/the proxy is shutting down/);
+      expect(seen).toEqual(['manifest/aborted']);
+      // A read asked for after that is given up too, without reaching the upstream.
+      const asked = faults.count(manifestGet(repo));
+      await expect(gateway.listTags(repo, {})).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+      expect(seen).toEqual(['manifest/aborted', 'tags/aborted']);
+      expect(faults.count(manifestGet(repo))).toBe(asked);
+    } finally {
+      faults.release();
+      await gateway.close();
+    }
+  });
+
+  it('held upstream while the proxy shuts down (its client gone) is `aborted`; the upstream stays up', async () => {
+    const { repo, image } = await signedImage();
+    const running = await startProxy({ gate, upstreams: [{ name: 'up', url: faults.url, default: true }], cache: { tagTtlSeconds: 0 } });
+    const counts = async () => {
+      const values = (await running.proxy.core.metrics.upstreamRequests.get()).values;
+      return new Map(values.filter((v) => v.labels.upstream === 'up').map((v) => [`${v.labels.operation}/${v.labels.outcome}`, v.value]));
+    };
+    const up = async () => (await running.proxy.core.metrics.upstreamUp.get()).values.find((v) => v.labels.upstream === 'up')?.value;
+    try {
+      // Pulled by digest first, so the upstream is known up.
+      expect((await fetchAll(`${running.url}/v2/${repo}/manifests/${image.descriptor.digest}`, { headers: { accept: MANIFEST_ACCEPT } })).status).toBe(200);
+      expect(await up()).toBe(1);
+      const before = await counts();
+      faults.arm('hold', manifestGet(repo));
+      const held = once(faults.events, 'held');
+      const client = new AbortController();
+      const pulling = fetch(`${running.url}/v2/${repo}/manifests/v1`, { headers: { accept: MANIFEST_ACCEPT }, signal: client.signal }).catch(() => undefined);
+      await held;
+      client.abort();
+      await pulling;
+      await running.close();
+      await vi.waitFor(async () => expect(delta(before, await counts(), 'manifest', 'aborted')).toBe(1), { timeout: 5000 });
+      const after = await counts();
+      expect(delta(before, after, 'manifest')).toBe(1);
+      expect(await up()).toBe(1);
+    } finally {
+      faults.release();
+      await running.stop();
+    }
+  });
+
+  it('a manifest read the upstream resets is a NETWORK_ERROR and marks the upstream down', async () => {
+    const { repo } = await signedImage();
+    const seen: string[] = [];
+    const gateway = spiedGateway(seen);
+    try {
+      faults.arm('reset', manifestGet(repo));
+      await expect(gateway.getManifest(repo, 'v1')).rejects.toMatchObject({ code: 'NETWORK_ERROR' });
+      expect(seen).toEqual(['manifest/NETWORK_ERROR', 'health/down']);
+    } finally {
+      await gateway.close();
     }
   });
 });

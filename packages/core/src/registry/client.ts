@@ -89,8 +89,8 @@ export class RegistryClient {
     return headManifest(this.http, repository, reference);
   }
 
-  getManifest(repository: string, reference: string): Promise<RawManifest & { digest: string }> {
-    return getManifest(this.http, repository, reference);
+  getManifest(repository: string, reference: string, options?: { signal?: AbortSignal }): Promise<RawManifest & { digest: string }> {
+    return getManifest(this.http, repository, reference, options);
   }
 
   putManifest(repository: string, reference: string, bytes: Uint8Array, mediaType: string): Promise<string> {
@@ -121,11 +121,11 @@ export class RegistryClient {
     return listTags(this.http, repository, options);
   }
 
-  listAllTags(repository: string, options?: { limit?: number; pageSize?: number }): Promise<string[]> {
+  listAllTags(repository: string, options?: { limit?: number; pageSize?: number; signal?: AbortSignal }): Promise<string[]> {
     return listAllTags(this.http, repository, options);
   }
 
-  referrers(repository: string, digest: string, options?: { artifactType?: string }): Promise<ReferrersResult> {
+  referrers(repository: string, digest: string, options?: { artifactType?: string; signal?: AbortSignal }): Promise<ReferrersResult> {
     return referrers(this.http, repository, digest, options);
   }
 }

@@ -60,7 +60,8 @@ export async function headManifest(http: RegistryHttp, repository: string, refer
   return out;
 }
 
-export async function getManifest(http: RegistryHttp, repository: string, reference: string): Promise<RawManifest & { digest: string }> {
+/** `signal` stops the request and its body (a caller that gave up: a proxy shutting down). */
+export async function getManifest(http: RegistryHttp, repository: string, reference: string, options: { signal?: AbortSignal } = {}): Promise<RawManifest & { digest: string }> {
   const context: RequestContext = { registry: http.registry, repository, reference, action: 'fetching manifest' };
   checkRepository(repository, context);
   const byDigest = checkReference(reference, context);
@@ -70,6 +71,7 @@ export async function getManifest(http: RegistryHttp, repository: string, refere
     headers: { accept: MANIFEST_ACCEPT },
     scope: pullScope(repository),
     context,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   if (response.status !== 200) throw await failure(response, context);
   const tooLarge = () =>

@@ -48,7 +48,7 @@ function filter(index: IndexManifest, artifactType: string | undefined): IndexMa
  * referrers tag schema (`sha256-<hex>`) for registries without the API. artifactType is filtered here when the
  * server did not apply it (no `OCI-Filters-Applied: artifactType`).
  */
-export async function referrers(http: RegistryHttp, repository: string, digest: string, options: { artifactType?: string } = {}): Promise<ReferrersResult> {
+export async function referrers(http: RegistryHttp, repository: string, digest: string, options: { artifactType?: string; signal?: AbortSignal } = {}): Promise<ReferrersResult> {
   const context: RequestContext = { registry: http.registry, repository, reference: digest, action: 'listing referrers of' };
   checkRepository(repository, context);
   checkDigest(digest, context);
@@ -59,6 +59,7 @@ export async function referrers(http: RegistryHttp, repository: string, digest: 
     headers: { accept: MediaType.OciIndex },
     scope: pullScope(repository),
     context,
+    ...(options.signal ? { signal: options.signal } : {}),
   });
   if (response.status === 200) {
     const mediaType = bareMediaType(headerValue(response.headers['content-type']));
@@ -84,7 +85,7 @@ export async function referrers(http: RegistryHttp, repository: string, digest: 
     throw await failure(response, context);
   }
   try {
-    const manifest = await getManifest(http, repository, referrersTag(digest));
+    const manifest = await getManifest(http, repository, referrersTag(digest), options.signal ? { signal: options.signal } : {});
     const index = asIndex(manifest.bytes, manifest.mediaType, context);
     if (index === undefined) {
       throw registryError('INVALID_MANIFEST', context, `the referrers tag ${referrersTag(digest)} names an image, not an index; the tag schema expects an index`);

@@ -17,6 +17,8 @@ export interface ListTagsOptions {
   last?: string;
   /** A `next` value from a previous page (the Link header target); overrides n and last. */
   next?: string;
+  /** Stops the request and its body (a caller that gave up). */
+  signal?: AbortSignal;
 }
 
 export interface TagsPage {
@@ -40,7 +42,7 @@ export async function listTags(http: RegistryHttp, repository: string, options: 
     }
     if (options.last !== undefined) target.searchParams.set('last', options.last);
   }
-  const response = await http.send({ method: 'GET', target, headers: { accept: 'application/json' }, scope: pullScope(repository), context });
+  const response = await http.send({ method: 'GET', target, headers: { accept: 'application/json' }, scope: pullScope(repository), context, ...(options.signal ? { signal: options.signal } : {}) });
   if (response.status !== 200) throw await failure(response, context);
   const tooLarge = () => registryError('SIZE_LIMIT', context, 'the tag list page is larger than 1 MiB; ask for smaller pages (n)');
   const declared = contentLength(response.headers['content-length']);
@@ -92,12 +94,13 @@ function sameHostLink(http: RegistryHttp, link: string, base: URL, repository: s
 }
 
 /** Every tag, page by page, stopping at `limit` tags (default 100 000) and 1000 pages. */
-export async function listAllTags(http: RegistryHttp, repository: string, options: { limit?: number; pageSize?: number } = {}): Promise<string[]> {
+export async function listAllTags(http: RegistryHttp, repository: string, options: { limit?: number; pageSize?: number; signal?: AbortSignal } = {}): Promise<string[]> {
   const limit = options.limit ?? 100_000;
+  const signal = options.signal ? { signal: options.signal } : {};
   const all: string[] = [];
   let next: string | undefined;
   for (let page = 0; page < MAX_TAG_PAGES; page++) {
-    const result = await listTags(http, repository, next !== undefined ? { next } : options.pageSize !== undefined ? { n: options.pageSize } : {});
+    const result = await listTags(http, repository, { ...(next !== undefined ? { next } : options.pageSize !== undefined ? { n: options.pageSize } : {}), ...signal });
     for (const tag of result.tags) {
       if (all.length >= limit) return all;
       all.push(tag);

@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import { TollgateError } from '@tollgate/core';
 import { watchBody } from './body-outcome.js';
+import { brokenConnection } from './broken-connection.js';
 import { isUpstreamUnavailable } from './unavailable.js';
 
 /**
@@ -33,14 +34,25 @@ export class CountedCalls {
     private readonly observer: UpstreamObserver,
   ) {}
 
-  async run<T>(operation: UpstreamOperation, work: () => Promise<T>): Promise<T> {
+  /**
+   * A read whose outcome is known when `work` settles (a manifest, a tag list, a referrers listing, a small blob read
+   * whole). A read that failed after `signal` aborted was given up by the proxy (shutting down: the abort's reason
+   * is a NETWORK_ERROR, which would otherwise mark the upstream down): `aborted`, and nothing about the upstream.
+   * A connection that broke mid-answer is the NETWORK_ERROR it is (brokenConnection), for the count and the caller.
+   */
+  async run<T>(operation: UpstreamOperation, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
     try {
       const result = await work();
       this.succeeded(operation);
       return result;
     } catch (error) {
-      this.failed(operation, error);
-      throw error;
+      if (signal?.aborted === true) {
+        this.observer.request(this.upstream, operation, 'aborted');
+        throw error;
+      }
+      const named = brokenConnection(error, `upstream ${this.upstream}: ${operation} read`) ?? error;
+      this.failed(operation, named);
+      throw named;
     }
   }
 

@@ -71,8 +71,8 @@ export class RegistryUpstream implements Upstream {
     });
   }
 
-  async getManifest(repository: string, reference: string): Promise<UpstreamManifest> {
-    const raw = await this.client.getManifest(repository, reference);
+  async getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<UpstreamManifest> {
+    const raw = await this.client.getManifest(repository, reference, signal ? { signal } : {});
     return checkedManifest(raw.bytes, raw.mediaType, raw.expectedDigest ?? raw.digest, `manifest ${this.name}/${repository}:${reference}`);
   }
 
@@ -84,15 +84,15 @@ export class RegistryUpstream implements Upstream {
    * Registries differ in tag order (distribution 2.8 pages in storage order), so the whole list is read (bounded)
    * and paged here in lexical order, as the spec's `n`/`last` require.
    */
-  async listTags(repository: string, options: { n?: number; last?: string }): Promise<TagsPage> {
-    const all = [...new Set(await this.client.listAllTags(repository, { limit: MAX_TAGS, pageSize: 1000 }))].sort();
+  async listTags(repository: string, options: { n?: number; last?: string }, signal?: AbortSignal): Promise<TagsPage> {
+    const all = [...new Set(await this.client.listAllTags(repository, { limit: MAX_TAGS, pageSize: 1000, ...(signal ? { signal } : {}) }))].sort();
     const after = options.last !== undefined ? all.filter((t) => t > options.last!) : all;
     const page = options.n !== undefined ? after.slice(0, options.n) : after;
     return { tags: page, more: page.length < after.length };
   }
 
-  async referrers(repository: string, digest: string, artifactType?: string): Promise<IndexManifest> {
-    const result = await this.client.referrers(repository, digest, artifactType !== undefined ? { artifactType } : {});
+  async referrers(repository: string, digest: string, artifactType?: string, signal?: AbortSignal): Promise<IndexManifest> {
+    const result = await this.client.referrers(repository, digest, { ...(artifactType !== undefined ? { artifactType } : {}), ...(signal ? { signal } : {}) });
     return result.index;
   }
 

@@ -27,10 +27,11 @@ export interface Upstream {
   readonly location: string;
   /** Docker Hub: single-component repositories get `library/`. */
   readonly dockerHub: boolean;
-  getManifest(repository: string, reference: string): Promise<UpstreamManifest>;
+  /** `signal`, where a read takes one, stops it: the proxy gave it up (UpstreamGateway.abandonReads). */
+  getManifest(repository: string, reference: string, signal?: AbortSignal): Promise<UpstreamManifest>;
   getBlob(repository: string, digest: string, size: number, signal: AbortSignal): Promise<Readable>;
-  listTags(repository: string, options: { n?: number; last?: string }): Promise<TagsPage>;
-  referrers(repository: string, digest: string, artifactType?: string): Promise<IndexManifest>;
+  listTags(repository: string, options: { n?: number; last?: string }, signal?: AbortSignal): Promise<TagsPage>;
+  referrers(repository: string, digest: string, artifactType?: string, signal?: AbortSignal): Promise<IndexManifest>;
   /** The repository as a content source, for gates that need to fetch more (signatures, attestations). */
   source(repository: string): ContentSource;
   close(): Promise<void>;
