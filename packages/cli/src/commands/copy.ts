@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { copyImage, openCopyTarget, openSource, parseOnly, parsePlatform, parseTransportReference, TollgateError, type CopyResult, type TransportReference } from '@tollgate/core';
+import { claimsImageNames, copyImage, openCopyTarget, openSource, parseOnly, parsePlatform, parseReference, parseTransportReference, TollgateError, type ContentSource, type CopyResult, type TransportReference } from '@tollgate/core';
 import { addJsonOption } from '../options/common-options.js';
 import { addRegistryOptions, registryOptionsFrom, type RegistryFlags } from '../options/registry-options.js';
 import { copyProgress } from '../progress/copy-progress.js';
@@ -34,19 +34,25 @@ the attachments themselves (a signature on an SBOM). Every blob is checked again
 nothing of a blob that does not match is stored; the destination tag is written last. Blobs already at the
 destination are skipped (run the same copy again to resume), and blobs in the same registry are mounted, not
 uploaded. An OCI layout gets its blobs first and index.json last (atomically), so a failed copy leaves it as it
-was. A docker-archive cannot be a destination (it keeps neither digests nor signatures).
+was. A docker-archive cannot be a destination (it keeps neither digests nor signatures). As a source, an archive
+without a registry manifest (before Docker 25, or written by skopeo) gets one rebuilt: Docker schema 2, the config
+byte for byte, uncompressed layers whose digests are the config's diff_ids (each checked); the image's original
+manifest digest is not kept. The archive is read before anything is written, and a layout destination given no
+tag takes the tag of the image's only RepoTags entry (else latest).
 
 Without --force, a destination tag that names another digest is an error (exit 2). The same registry flags apply
 to both ends. Progress shows on stderr when it is a terminal; stdout gets the destination pinned to the digest.
 
-Exit status: 0 copied, 1 the source is not what its digests say (nothing of it kept), 2 usage, existing tag,
-registry or file error.
+Exit status: 0 copied, 1 the source is not what its digests say (nothing of it kept; for an archive also a layer
+that is not its diff_id, or an entry or link climbing out of it), 2 usage, existing tag, registry or file error
+(a damaged archive, or several images and none named).
 
 Examples:
   tollgate copy registry.example.com/app:v1 prod.example.com/app:v1
   tollgate copy localhost:5000/app:v1 oci:/media/usb/airgap:v1          # then serve it with an oci: upstream
   tollgate copy localhost:5000/app:v1 localhost:5000/mirror/app:v1 --only sig,att
-  tollgate copy localhost:5000/app:v1 localhost:5000/app-arm64:v1 --platform linux/arm64 --force --json`);
+  tollgate copy localhost:5000/app:v1 localhost:5000/app-arm64:v1 --platform linux/arm64 --force --json
+  tollgate copy docker-archive:app.tar:app:v1 localhost:5000/app:v1   # docker save / skopeo archive`);
   return command.action(withStatus(async (sourceText: string, destinationText: string, flags: CopyFlags) => {
     if (flags.platform !== undefined && flags.allPlatforms) throw new TollgateError('USAGE', '--platform and --all-platforms exclude each other: give one');
     const platform = flags.platform !== undefined ? parsePlatform(flags.platform) : undefined;
@@ -58,12 +64,15 @@ Examples:
     }
     const registry = registryOptionsFrom(flags);
     const sourceRef = parseTransportReference(sourceText);
-    const defaultTag = sourceTag(sourceRef);
-    const destination = await openCopyTarget(destinationText, { registry, ...(defaultTag !== undefined ? { defaultTag } : { defaultTag: 'latest' }) });
     const source = openSource(sourceRef, { registry });
     const progress = copyProgress();
     let result: CopyResult;
+    let destinationDescription: string;
     try {
+      // An archive is read (manifest.json, config, the selected image) before anything is opened at the destination:
+      // a damaged or ambiguous archive then leaves no trace there, not even a new empty layout.
+      const defaultTag = sourceTag(sourceRef) ?? (await archiveTag(sourceRef, source)) ?? 'latest';
+      const destination = await openCopyTarget(destinationText, { registry, defaultTag });
       result = await copyImage(source, destination.target, {
         ...(destination.tag !== undefined ? { tag: destination.tag } : {}),
         ...(destination.digest !== undefined ? { expectDigest: destination.digest } : {}),
@@ -72,11 +81,12 @@ Examples:
         force: flags.force,
         ...(progress.onProgress ? { onProgress: progress.onProgress } : {}),
       });
+      destinationDescription = destination.target.description;
     } finally {
       progress.stop();
       await source.close?.();
     }
-    const pinned = `${destination.target.description.replace(/^docker:\/\//, '')}@${result.digest}`;
+    const pinned = `${destinationDescription.replace(/^docker:\/\//, '')}@${result.digest}`;
     if (flags.json) {
       writeJson({ ...result, reference: pinned });
     } else {
@@ -101,5 +111,22 @@ function sourceTag(reference: TransportReference): string | undefined {
       if (name === undefined || name.startsWith('@')) return undefined;
       return name.slice(name.lastIndexOf(':') + 1);
     }
+  }
+}
+
+/**
+ * A docker archive named without a tag (`docker-archive:<file>` or `:@<index>`): the tag of the selected image's
+ * only RepoTags entry, so `copy docker-archive:app.tar oci:<dir>` keeps `app:v1` as `v1`. A claim of the archive,
+ * used for nothing but the name of a layout tag; none with several tags, or none.
+ */
+async function archiveTag(reference: TransportReference, source: ContentSource): Promise<string | undefined> {
+  if (reference.transport !== 'docker-archive' || !claimsImageNames(source)) return undefined;
+  const tags = await source.claimedImageNames();
+  if (tags.length !== 1) return undefined;
+  try {
+    const parsed = parseReference(tags[0]!);
+    return parsed.digest === undefined ? parsed.tag : undefined;
+  } catch {
+    return undefined;
   }
 }

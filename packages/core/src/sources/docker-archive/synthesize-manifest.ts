@@ -1,13 +1,12 @@
-import { createHash } from 'node:crypto';
 import { digestOf } from '../../digest/digest.js';
 import { TollgateError } from '../../errors/tollgate-error.js';
 import type { ImageManifest } from '../../image/types.js';
+import { readLayer } from '../../layer/read-layer.js';
 import { MAX_CONFIG_BYTES, parseImageConfig } from '../../manifest/parse.js';
 import { MediaType } from '../../media-types.js';
 import type { ArchiveImage } from './archive-manifest.js';
 import type { TarEntry } from './tar-index.js';
 import type { TarStore } from './tar-store.js';
-
 
 const GZIP_MAGIC = [0x1f, 0x8b];
 const ZSTD_MAGIC = [0x28, 0xb5, 0x2f, 0xfd];
@@ -27,17 +26,28 @@ function broken(archive: string, why: string): never {
   throw new TollgateError('INVALID_ARCHIVE', `${archive}: ${why}; the archive is damaged or incomplete`);
 }
 
-async function hashEntry(store: TarStore, entry: TarEntry): Promise<string> {
-  const hash = createHash('sha256');
-  for await (const chunk of store.openEntry(entry, 0, entry.size - 1)) hash.update(chunk as Buffer);
-  return `sha256:${hash.digest('hex')}`;
+/**
+ * A compressed layer file is read once: its digest names the blob in the synthesised manifest, and its uncompressed
+ * content must be the config's diffID. Nothing else vouches for a manifest-less archive, and a copy that trusted the
+ * compressed bytes would publish an image whose layers are not the ones its config (its image ID) describes.
+ */
+async function digestCompressed(store: TarStore, entry: TarEntry, compression: 'gzip' | 'zstd', diffId: string, index: number): Promise<string> {
+  const read = await readLayer(store.openEntry(entry, 0, entry.size - 1), { compression, indexFiles: false });
+  if (read.diffID !== diffId) {
+    throw new TollgateError(
+      'DIGEST_MISMATCH',
+      `${store.location}: layer ${index} ${JSON.stringify(entry.name)}: diffID mismatch, the config says ${diffId}, its uncompressed content is ${read.diffID}; the layer was altered`,
+    );
+  }
+  return read.digest;
 }
 
 /**
  * A docker archive from before Docker 25 has no distribution manifest, so one is synthesised, as skopeo and crane
  * do: a Docker schema 2 manifest whose config is the archive's config file (digest hashed from its bytes) and whose
- * layers are the layer files. An uncompressed layer's digest is its diffID from the config (the validator recomputes
- * it, so a lying config is caught); a compressed layer (some tools write them) is hashed here. The manifest is
+ * layers are the layer files. An uncompressed layer's digest is its diffID from the config (every reader hashes the
+ * blob against it, so a lying config is caught); a compressed layer (some tools write them) is read here, its digest
+ * hashed and its uncompressed content checked against the diffID (DIGEST_MISMATCH otherwise). The manifest is
  * serialised with JSON.stringify, no spaces, keys in the order Docker's schema 2 writer uses (mediaType, size,
  * digest), so its digest is synthetic: it names these bytes, not any registry's. It differs from skopeo's synthetic
  * manifest only where skopeo labels uncompressed layers `tar.gzip`; tollgate gives the true media type.
@@ -78,8 +88,9 @@ export async function synthesizeManifest(store: TarStore, image: ArchiveImage): 
     let mediaType: string = MediaType.DockerLayer;
     let digest = diffId;
     if (startsWith(head, GZIP_MAGIC) || startsWith(head, ZSTD_MAGIC)) {
-      mediaType = startsWith(head, GZIP_MAGIC) ? MediaType.DockerLayerGzip : MediaType.OciLayerZstd;
-      digest = await hashEntry(store, entry);
+      const gzip = startsWith(head, GZIP_MAGIC);
+      mediaType = gzip ? MediaType.DockerLayerGzip : MediaType.OciLayerZstd;
+      digest = await digestCompressed(store, entry, gzip ? 'gzip' : 'zstd', diffId, i);
     }
     blobs.set(digest, entry);
     layers.push({ mediaType, size: entry.size, digest });
