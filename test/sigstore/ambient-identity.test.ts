@@ -1,7 +1,9 @@
 /**
  * Keyless signing without `--identity-token`: the ambient identity of GitHub Actions (a fake token endpoint on
  * loopback serving tokens minted for the Sigstore mock's issuer) and SIGSTORE_ID_TOKEN, `--identity-token @file`,
- * their precedence, and every way a token source can be bad — each one line, exit 2, naming the source.
+ * their precedence, and every way a token source can be bad — each one line, exit 2, naming the source. GitHub's
+ * token endpoint is asked again after a transient failure (a reset, a 5xx, a 429), at most 3 times in all and within
+ * --timeout, never after another 4xx.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,6 +59,7 @@ afterAll(async () => {
 beforeEach(() => {
   gha.answer = { kind: 'token', token: mock.mintToken(ciIdentity) };
   gha.requests.length = 0;
+  gha.next.length = 0;
 });
 
 describe('keyless identity from the environment', () => {
@@ -144,12 +147,36 @@ describe('bad identity tokens and token sources: one line naming the source, exi
     expectOneLineFailure(await signBlob(['--identity-token', notJson]), /--identity-token is not a JWT: its claims are not JSON/);
   });
 
-  it('the token endpoint answers an HTTP error', async () => {
-    gha.answer = { kind: 'status', status: 500 };
-    expectOneLineFailure(await signBlob([], gha.env), /GitHub Actions .* could not be fetched: 127\.0\.0\.1:\d+ answered HTTP 500; .*id-token: write/);
+  it('the token endpoint answers a 4xx: not retried, and the error says what to check', async () => {
+    gha.answer = { kind: 'status', status: 403 };
+    const forbidden = await signBlob([], gha.env);
+    expectOneLineFailure(forbidden, /GitHub Actions .* could not be fetched: 127\.0\.0\.1:\d+ answered HTTP 403 \(not retried: a 4xx other than 429 does not change by asking again\); .*`permissions: id-token: write`/);
+    expect(gha.requests).toHaveLength(1);
     const wrongRunnerToken = await signBlob([], { ...gha.env, ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'stale' });
-    expectOneLineFailure(wrongRunnerToken, /answered HTTP 401/);
+    expectOneLineFailure(wrongRunnerToken, /answered HTTP 401 \(not retried/);
     expect(wrongRunnerToken.stderr).not.toContain('stale');
+    expect(gha.requests).toHaveLength(2);
+  });
+
+  it('the token endpoint fails every time: 3 attempts, then one line naming its status, in bounded time', async () => {
+    gha.answer = { kind: 'status', status: 503 };
+    const started = Date.now();
+    const result = await signBlob([], gha.env);
+    expectOneLineFailure(result, /GitHub Actions .* could not be fetched: 127\.0\.0\.1:\d+ answered HTTP 503, after 3 attempts \(earlier: HTTP 503, HTTP 503\); GitHub's token service is failing or busy for now: re-run the job$/);
+    expect(result.stderr).not.toContain(gha.requestToken);
+    expect(gha.requests).toHaveLength(3);
+    expect(gha.requests.every((r) => r.authorized)).toBe(true);
+    // Pauses of about 0.5 s and 1 s between the attempts.
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
+  it('retries stay within --timeout: a Retry-After past it ends the run at once', async () => {
+    gha.answer = { kind: 'status', status: 429, retryAfter: '4' };
+    const started = Date.now();
+    const result = await signBlob(['--timeout', '2s'], gha.env);
+    expectOneLineFailure(result, /answered HTTP 429, and --timeout \(2 s\) leaves no time for another attempt/);
+    expect(gha.requests).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it('the token endpoint never answers: the run gives up at --timeout', async () => {
@@ -182,6 +209,29 @@ describe('bad identity tokens and token sources: one line naming the source, exi
 
   it('a plain-http token endpoint that is not on loopback is refused before any request', async () => {
     expectOneLineFailure(await signBlob([], { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://token.example.com/idtoken?api-version=2.0', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 'x' }), /must be https \(plain http only on loopback\)/);
+  });
+});
+
+describe('a transient failure of the token endpoint is retried', () => {
+  it('a 503 (with Retry-After) then the token: signing proceeds, and says it took a second attempt', async () => {
+    gha.next = [{ kind: 'status', status: 503, retryAfter: '1' }];
+    const started = Date.now();
+    const result = await signBlob(['--json'], gha.env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toBe(`Using the identity token from GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL) (subject ${ciIdentity}, issuer ${mock.issuer}); fetched on attempt 2, after HTTP 503\n`);
+    expect(JSON.parse(result.stdout).identityTokenSource).toBe('github-actions');
+    expect(gha.requests).toHaveLength(2);
+    // Retry-After: 1 was honoured.
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1000);
+    expect(await verifiedIdentity(join(work, 'out.sigstore.json'), ciIdentity)).toBe(0);
+  });
+
+  it('a connection reset before any answer, then the token', async () => {
+    gha.next = [{ kind: 'reset' }];
+    const result = await signBlob([], gha.env);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toMatch(new RegExp(`^Using the identity token from GitHub Actions \\(ACTIONS_ID_TOKEN_REQUEST_URL\\) \\(subject ${ciIdentity}, issuer [^)]+\\); fetched on attempt 2, after (ECONNRESET|UND_ERR_SOCKET)\n`));
+    expect(gha.requests).toHaveLength(2);
   });
 });
 

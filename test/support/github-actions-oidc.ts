@@ -2,7 +2,8 @@
  * Test harness: GitHub Actions' OIDC token endpoint on loopback (node:http), as the runner exposes it through
  * ACTIONS_ID_TOKEN_REQUEST_URL / ACTIONS_ID_TOKEN_REQUEST_TOKEN: GET `<url>&audience=<aud>` with
  * `Authorization: bearer <request token>` answers `{"count":…,"value":"<jwt>"}`. What it answers is set per
- * test (`answer`), including the hostile answers: an HTTP error, no answer at all, an oversized or non-JSON body.
+ * test (`answer`, after the one-off answers queued in `next`), including the hostile answers: an HTTP error (with a
+ * Retry-After), a connection reset before any answer, no answer at all, an oversized or non-JSON body.
  */
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
@@ -10,7 +11,8 @@ import type { AddressInfo, Socket } from 'node:net';
 
 export type GitHubOidcAnswer =
   | { kind: 'token'; token: string }
-  | { kind: 'status'; status: number }
+  | { kind: 'status'; status: number; retryAfter?: string }
+  | { kind: 'reset' }
   | { kind: 'hang' }
   | { kind: 'body'; body: string | Buffer; contentType?: string; /** Sent in pieces without a Content-Length. */ chunked?: boolean };
 
@@ -23,6 +25,8 @@ export interface FakeGitHubOidc {
   env: Record<string, string>;
   /** What the next requests get. */
   answer: GitHubOidcAnswer;
+  /** Answers for the next requests, one each, in order, before `answer` (taken off as they are used). */
+  next: GitHubOidcAnswer[];
   /** Requests seen: the audience asked for and whether the bearer token was the runner's. */
   requests: Array<{ audience: string | null; authorized: boolean; apiVersion: string | null }>;
   stop(): Promise<void>;
@@ -31,7 +35,7 @@ export interface FakeGitHubOidc {
 export async function startFakeGitHubOidc(): Promise<FakeGitHubOidc> {
   const requestToken = randomBytes(16).toString('hex');
   const sockets = new Set<Socket>();
-  const state: Pick<FakeGitHubOidc, 'answer' | 'requests'> = { answer: { kind: 'status', status: 503 }, requests: [] };
+  const state: Pick<FakeGitHubOidc, 'answer' | 'next' | 'requests'> = { answer: { kind: 'status', status: 503 }, next: [], requests: [] };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     const authorized = req.headers.authorization?.toLowerCase() === `bearer ${requestToken}`;
@@ -40,13 +44,16 @@ export async function startFakeGitHubOidc(): Promise<FakeGitHubOidc> {
       res.writeHead(401).end('{"message":"bad token"}');
       return;
     }
-    const answer = state.answer;
+    const answer = state.next.shift() ?? state.answer;
     switch (answer.kind) {
       case 'token':
         res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ count: 1, value: answer.token }));
         return;
       case 'status':
-        res.writeHead(answer.status, { 'content-type': 'application/json' }).end('{"message":"internal error"}');
+        res.writeHead(answer.status, { 'content-type': 'application/json', ...(answer.retryAfter !== undefined ? { 'retry-after': answer.retryAfter } : {}) }).end('{"message":"internal error"}');
+        return;
+      case 'reset':
+        req.socket.resetAndDestroy();
         return;
       case 'hang':
         // Headers never come; the socket stays open until the client gives up (or stop() destroys it).

@@ -9,8 +9,9 @@ export interface KeylessIdentityFlags {
 
 /**
  * The identity token for keyless signing: `--identity-token` (a token or @file), else SIGSTORE_ID_TOKEN, else the
- * GitHub Actions token endpoint. Says on stderr, in one line, which source was used and for whom. No interactive
- * flow: --oidc-issuer / --oidc-client-id are refused (see docs/signing.md#ci).
+ * GitHub Actions token endpoint. Says on stderr, in one line, which source was used and for whom (and, when the
+ * token endpoint had to be asked again, why). No interactive flow: --oidc-issuer / --oidc-client-id are refused
+ * (see docs/signing.md#ci).
  */
 export async function keylessIdentity(flags: KeylessIdentityFlags, timeoutMs: number, env: NodeJS.ProcessEnv = process.env): Promise<ResolvedIdentityToken> {
   if (flags.oidcIssuer !== undefined || flags.oidcClientId !== undefined) {
@@ -20,6 +21,8 @@ export async function keylessIdentity(flags: KeylessIdentityFlags, timeoutMs: nu
   if (resolved === undefined) {
     throw new TollgateError('USAGE', 'give --key <cosign.key>, or an identity for keyless signing: --identity-token <jwt|@file>, SIGSTORE_ID_TOKEN, or a GitHub Actions job with `permissions: id-token: write`');
   }
-  writeErr(`Using the identity token from ${resolved.sourceDescription} (subject ${resolved.subject}, issuer ${resolved.issuer})`);
+  // A token that took more than one request says so: a flaky token service is worth knowing about before it fails.
+  const retried = resolved.retried !== undefined ? `; fetched on attempt ${resolved.retried.length + 1}, after ${resolved.retried.join(', ')}` : '';
+  writeErr(`Using the identity token from ${resolved.sourceDescription} (subject ${resolved.subject}, issuer ${resolved.issuer})${retried}`);
   return resolved;
 }

@@ -11,6 +11,8 @@ export interface ResolvedIdentityToken extends IdentityTokenClaims {
   source: IdentityTokenSource;
   /** The source as people say it: `--identity-token @token.jwt`, `SIGSTORE_ID_TOKEN`, `GitHub Actions (…)`. */
   sourceDescription: string;
+  /** Why earlier requests for the token failed before one succeeded (GitHub Actions: `HTTP 503`, `ECONNRESET`). */
+  retried?: string[];
 }
 
 export interface ResolveIdentityTokenOptions {
@@ -42,7 +44,7 @@ export async function resolveIdentityToken(options: ResolveIdentityTokenOptions)
   return { ...found, ...claims };
 }
 
-async function findToken(options: ResolveIdentityTokenOptions, audience: string): Promise<Pick<ResolvedIdentityToken, 'token' | 'source' | 'sourceDescription'> | undefined> {
+async function findToken(options: ResolveIdentityTokenOptions, audience: string): Promise<Pick<ResolvedIdentityToken, 'token' | 'source' | 'sourceDescription' | 'retried'> | undefined> {
   if (options.explicit !== undefined) {
     if (options.explicit.startsWith('@')) {
       const path = options.explicit.slice(1);
@@ -56,8 +58,8 @@ async function findToken(options: ResolveIdentityTokenOptions, audience: string)
   const requestUrl = options.env.ACTIONS_ID_TOKEN_REQUEST_URL;
   const requestToken = options.env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
   if (requestUrl && requestToken) {
-    const token = await fetchGitHubActionsToken({ requestUrl, requestToken, audience, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
-    return { token, source: 'github-actions', sourceDescription: 'GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL)' };
+    const { token, retried } = await fetchGitHubActionsToken({ requestUrl, requestToken, audience, ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}) });
+    return { token, source: 'github-actions', sourceDescription: 'GitHub Actions (ACTIONS_ID_TOKEN_REQUEST_URL)', ...(retried.length > 0 ? { retried } : {}) };
   }
   if (requestUrl || requestToken) {
     throw new TollgateError(
