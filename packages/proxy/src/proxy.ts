@@ -16,7 +16,7 @@ import { blobNamespace, openMetadataStore } from './store/open-metadata-store.js
 import { AuditLog } from './audit/audit-log.js';
 import { ClientAuth } from './auth/client-auth.js';
 import { createRetention } from './store/create-retention.js';
-import { scheduleRevisionHousekeeping } from './store/revision-housekeeping.js';
+import { RevisionHousekeeping } from './store/revision-housekeeping.js';
 import { createUpstream } from './upstream/create-upstream.js';
 import { UpstreamGateway } from './upstream/gateway.js';
 import type { Upstream } from './upstream/types.js';
@@ -43,6 +43,8 @@ export interface Proxy {
   close(): Promise<void>;
   /** Internals for tests and the CLI: stores, metrics, in-flight downloads. */
   core: ProxyCore;
+  /** This replica's gate-revision marks and pruning (started by listen, released by close). */
+  revisions: RevisionHousekeeping;
 }
 
 /**
@@ -84,16 +86,17 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
   const ui = config.ui;
   const dashboard = ui?.enabled === true && ui.listen !== undefined ? { app: buildDashboardApp(core, logger, ui.path), listen: ui.listen } : undefined;
   let closed: Promise<void> | undefined;
-  let stopHousekeeping: (() => void) | undefined;
+  const revisions = new RevisionHousekeeping(core);
 
   return {
     app,
     core,
+    revisions,
     async listen() {
       // Every gate pulls through the upstreams' HTTP client; loaded before the first client waits on it.
       if (config.upstreams.some((u) => u.url !== undefined)) await preloadRegistryHttp();
       await app.listen({ host: config.listen.host, port: config.listen.port });
-      stopHousekeeping ??= scheduleRevisionHousekeeping(core);
+      revisions.start((work) => core.track(work));
       const address = app.server.address();
       const port = typeof address === 'object' && address !== null ? address.port : config.listen.port;
       const host = config.listen.host.includes(':') ? `[${config.listen.host}]` : config.listen.host;
@@ -111,7 +114,7 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
     close() {
       closed ??= (async () => {
         state.closing = true;
-        stopHousekeeping?.();
+        revisions.stop();
         await dashboard?.app.close();
         await app.close();
         // Downloads no client waits for any more are abandoned; their temp files are removed.
@@ -121,6 +124,8 @@ export async function createProxy(config: ProxyConfig, options: CreateProxyOptio
         for (const upstream of core.upstreams) if (upstream instanceof UpstreamGateway) upstream.abandonReads();
         await Promise.allSettled([...core.blobFetches.values()].map((f) => f.done));
         await core.idle();
+        // This replica's revisions are no longer served by it: a peer's next housekeeping prunes them if unused.
+        await revisions.release().catch((error: unknown) => logger.warn({ err: error }, 'removing this replica\'s gate revision marks failed; they lapse by themselves'));
         await Promise.allSettled(upstreams.map((u) => u.close()));
         await audit.close();
         await meta.close();

@@ -128,13 +128,24 @@ export function metadataStoreContract(open: () => Promise<MetadataStore>): void 
       expect(await store.getTag('hub', 'library/alpine', 'old')).toBeDefined();
       expect(await store.pruneRevisions(new Set(['keep', 'keep+warn']))).toBe(0);
 
-      await store.markRevisionLive('a', 1000);
-      await store.markRevisionLive('b', 3000);
+      await store.markRevisionLive('r1', 'a', 1000);
+      await store.markRevisionLive('r1', 'b', 3000);
       expect([...(await store.liveRevisions(2000))]).toEqual(['b']);
       // The expired mark is gone for good, even for an earlier clock.
       expect([...(await store.liveRevisions(0))].sort()).toEqual(['b']);
-      await store.markRevisionLive('a', 5000);
+      await store.markRevisionLive('r1', 'a', 5000);
       expect([...(await store.liveRevisions(2000))].sort()).toEqual(['a', 'b']);
+      // Marks are per replica: a revision stays live while any replica's mark on it lasts.
+      await store.markRevisionLive('r2', 'b', 9000);
+      await store.markRevisionLive('r2', '["tricky"', 9000);
+      expect([...(await store.liveRevisions(4000))].sort()).toEqual(['["tricky"', 'a', 'b']);
+      // A replica removes its own marks only: all of them, or those not in `except`.
+      await store.unmarkRevisions('r2', new Set(['b']));
+      expect([...(await store.liveRevisions(4000))].sort()).toEqual(['a', 'b']);
+      await store.unmarkRevisions('r1');
+      expect([...(await store.liveRevisions(4000))].sort()).toEqual(['b']);
+      await store.unmarkRevisions('r2');
+      expect([...(await store.liveRevisions(0))]).toEqual([]);
     } finally {
       await store.close();
     }

@@ -1,7 +1,7 @@
 import { ProcessLocks } from './process-locks.js';
 import { Level } from 'level';
 import type { Verdict } from '../gate/types.js';
-import { auditKey, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { auditKey, metaKey, parseRevisionMark, REVISION_TABLES, revisionMarkKey, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 
 type Json = Record<string, unknown>;
 const key = metaKey;
@@ -159,15 +159,29 @@ export class LevelMetadataStore implements MetadataStore {
     return stale.length;
   }
 
-  async markRevisionLive(revision: string, until: number): Promise<void> {
-    await this.part('revision').put(revision, { until });
+  // Marks keyed metaKey(revision, replica), as on Redis. One process opens the store, so every mark but its own is
+  // a previous run's: those lapse like a killed replica's. A key from before marks were per replica (the bare
+  // revision, lasting 25 h) can only be an older run's too, and is dropped.
+
+  async markRevisionLive(replica: string, revision: string, until: number): Promise<void> {
+    await this.part('revision').put(revisionMarkKey(revision, replica), { until });
+  }
+
+  async unmarkRevisions(replica: string, except?: ReadonlySet<string>): Promise<void> {
+    const mine: string[] = [];
+    for await (const k of this.part('revision').keys()) {
+      const mark = parseRevisionMark(k);
+      if (mark.replica === replica && !(except?.has(mark.revision) ?? false)) mine.push(k);
+    }
+    await this.part('revision').batch(mine.map((key) => ({ type: 'del' as const, key })));
   }
 
   async liveRevisions(now: number): Promise<Set<string>> {
     const live = new Set<string>();
     const expired: string[] = [];
     for await (const [k, v] of this.part('revision').iterator()) {
-      if (typeof v.until === 'number' && v.until > now) live.add(k);
+      const mark = parseRevisionMark(k);
+      if (mark.replica !== undefined && typeof v.until === 'number' && v.until > now) live.add(mark.revision);
       else expired.push(k);
     }
     await this.part('revision').batch(expired.map((key) => ({ type: 'del' as const, key })));

@@ -93,11 +93,14 @@ export interface MetadataStore {
   /** Drops the oldest audit events beyond `maxEvents` (Redis trims approximately); returns how many went, if known. */
   trimAudit(maxEvents: number): Promise<number>;
   /**
-   * Says that a proxy serves under `revision` until `until` (ms since the epoch): each proxy sharing the store
-   * renews its own, so pruning keeps what any of them still uses.
+   * Says that the running proxy `replica` (an id it drew at start, never reused) serves under `revision` until
+   * `until` (ms since the epoch): each replica renews its own marks, so pruning keeps what any running one uses and
+   * a replica that is gone stops holding its revisions once its marks lapse.
    */
-  markRevisionLive(revision: string, until: number): Promise<void>;
-  /** The revisions marked live until after `now` (expired marks are dropped). */
+  markRevisionLive(replica: string, revision: string, until: number): Promise<void>;
+  /** Removes `replica`'s marks (all of them, or those on revisions not in `except`): a proxy that stops or moved on. */
+  unmarkRevisions(replica: string, except?: ReadonlySet<string>): Promise<void>;
+  /** The revisions some replica marked live until after `now` (expired marks are dropped). */
   liveRevisions(now: number): Promise<Set<string>>;
   /**
    * Cross-replica coordination (one download per blob, one evaluation per verdict, one evictor): takes the lock
@@ -122,6 +125,23 @@ export const AUDIT_MAX_EVENTS = 1_000_000;
 
 /** The records kept per gate revision (their keys start with the revision). */
 export const REVISION_TABLES = ['verdict', 'admission', 'parent'] as const;
+
+/** A revision mark's key: metaKey(revision, replica). */
+export const revisionMarkKey = (revision: string, replica: string): string => metaKey(revision, replica);
+
+/**
+ * The (revision, replica) of a revision mark's key; a key that is not a metaKey pair is a mark written by a proxy
+ * from before marks were per replica (the revision itself, `replica` undefined).
+ */
+export function parseRevisionMark(key: string): { revision: string; replica?: string } {
+  try {
+    const parts: unknown = JSON.parse(key);
+    if (Array.isArray(parts) && parts.length === 2 && typeof parts[0] === 'string' && typeof parts[1] === 'string') return { revision: parts[0], replica: parts[1] };
+  } catch {
+    // not JSON: an old mark
+  }
+  return { revision: key };
+}
 
 /** The revision a revision-keyed record's metaKey starts with; undefined for a key that is not one. */
 export function revisionOfKey(key: string): string | undefined {

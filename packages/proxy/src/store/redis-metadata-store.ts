@@ -14,7 +14,8 @@
  * | tollgate:admission:<rev,up,repo,dg>   | string | pruneRevisions                                                    |
  * | tollgate:parent:<rev,up,repo,dg>      | list   | pruneRevisions; at most 16 entries                                |
  * | tollgate:tag                          | hash   | pruneTags (gc) drops resolutions older than 30 days               |
- * | tollgate:revisions                    | hash   | liveRevisions drops marks that expired                            |
+ * | tollgate:revisions                    | hash   | field metaKey(revision, replica) → until: liveRevisions drops     |
+ * |                                       |        | lapsed marks, a stopping replica removes its own                  |
  * | tollgate:health                       | hash   | one field per configured upstream                                 |
  * | tollgate:audit                        | stream | MAXLEN ~ AUDIT_MAX_EVENTS on every append, and trimAudit          |
  *
@@ -23,7 +24,7 @@
 import { randomBytes } from 'node:crypto';
 import { TollgateError } from '@tollgate/core';
 import type { Verdict } from '../gate/types.js';
-import { AUDIT_MAX_EVENTS, metaKey, REVISION_TABLES, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
+import { AUDIT_MAX_EVENTS, metaKey, parseRevisionMark, REVISION_TABLES, revisionMarkKey, revisionOfKey, stampAudit, firstAuditEvents, type Admission, type AuditEvent, type AuditRange, type BlobEntry, type CachedListing, type CachedManifest, type ListingKind, type MetadataStore, type TagEntry, type UpstreamHealth } from './metadata-store.js';
 import { RedisConnection } from './redis-connection.js';
 
 /** A stored value larger than this is not one the proxy wrote (manifests are capped at 4 MiB, base64 grows 4/3). */
@@ -260,17 +261,32 @@ export class RedisMetadataStore implements MetadataStore {
     return stale.length;
   }
 
-  async markRevisionLive(revision: string, until: number): Promise<void> {
-    await this.db.run((r) => r.hSet('tollgate:revisions', revision, String(until)));
+  // Revision marks: one hash, field metaKey(revision, replica) → until. A hash rather than a sorted set scored by
+  // `until` (ZADD / ZRANGEBYSCORE / ZREMRANGEBYSCORE would do as well): the key already is a hash written by
+  // proxies from before marks were per replica, and a rolling upgrade must not meet a WRONGTYPE on either side.
+  // It holds replicas × revisions fields (tens), so reading it whole and HDEL-ing the lapsed ones is cheap.
+  // Their old fields (the bare revision → until) are honoured until they lapse.
+
+  async markRevisionLive(replica: string, revision: string, until: number): Promise<void> {
+    await this.db.run((r) => r.hSet('tollgate:revisions', revisionMarkKey(revision, replica), String(until)));
+  }
+
+  async unmarkRevisions(replica: string, except?: ReadonlySet<string>): Promise<void> {
+    const all = await this.db.run((r) => r.hKeys('tollgate:revisions'));
+    const mine = all.filter((field) => {
+      const mark = parseRevisionMark(field);
+      return mark.replica === replica && !(except?.has(mark.revision) ?? false);
+    });
+    if (mine.length > 0) await this.db.run((r) => r.hDel('tollgate:revisions', mine));
   }
 
   async liveRevisions(now: number): Promise<Set<string>> {
     const all = await this.db.run((r) => r.hGetAll('tollgate:revisions'));
     const live = new Set<string>();
     const expired: string[] = [];
-    for (const [revision, until] of Object.entries(all)) {
-      if (Number(until) > now) live.add(revision);
-      else expired.push(revision);
+    for (const [field, until] of Object.entries(all)) {
+      if (Number(until) > now) live.add(parseRevisionMark(field).revision);
+      else expired.push(field);
     }
     if (expired.length > 0) await this.db.run((r) => r.hDel('tollgate:revisions', expired));
     return live;
