@@ -4,6 +4,7 @@ import { parseManifest } from '../../manifest/parse.js';
 import type { RegistryClient } from '../../registry/client.js';
 import { referrersTag } from '../../registry/referrers.js';
 import { SIGSTORE_BUNDLE_MEDIA_TYPES } from '../../sigstore/bundle.js';
+import type { CosignSaveOrigin } from '../../sources/oci-layout/cosign-save-index.js';
 import { mapConcurrent } from '../../util/map-concurrent.js';
 import { BUNDLE_PREDICATE_TYPE_ANNOTATION, COSIGN_SIGN_PREDICATE_TYPE, DSSE_ENVELOPE_MEDIA_TYPE, SIMPLE_SIGNING_MEDIA_TYPE } from '../constants.js';
 import type { FetchedBundle, FetchedLegacy, FetchedSignature, FetchedSignatures, SignatureLimits } from '../types.js';
@@ -89,14 +90,19 @@ async function listBundles(client: SignatureReader, repository: string, digest: 
   return bundles;
 }
 
-/** cosign's legacy `.sig` / `.att` tag manifest; undefined when the tag does not exist or cannot be read (a problem). */
+/**
+ * cosign's legacy `.sig` / `.att` tag manifest; undefined when the tag does not exist or cannot be read (a problem).
+ * A layout reader may answer with a `cosign save` layout's signatures/attestations image instead (same format): its
+ * layers are then named after it, not after a tag the layout does not have.
+ */
 async function readLegacyTag(client: SignatureReader, repository: string, digest: string, kind: 'sig' | 'att', problems: string[], unavailable: { seen: boolean }): Promise<LegacyManifest | undefined> {
   const tag = legacyTag(digest, kind);
   try {
-    const raw = await client.getManifest(repository, tag);
-    const parsed = parseManifest(raw.bytes, raw.mediaType, `legacy ${tag} manifest`);
-    if (parsed.kind !== 'image') throw new TollgateError('INVALID_MANIFEST', `the ${tag} tag names an index; cosign writes an image manifest there`);
-    return { tag, kind, manifest: parsed.manifest, digest: raw.digest };
+    const raw: Awaited<ReturnType<SignatureReader['getManifest']>> & CosignSaveOrigin = await client.getManifest(repository, tag);
+    const name = raw.cosignSave !== undefined ? `cosign save ${raw.cosignSave} entry` : tag;
+    const parsed = parseManifest(raw.bytes, raw.mediaType, `legacy ${name} manifest`);
+    if (parsed.kind !== 'image') throw new TollgateError('INVALID_MANIFEST', `the ${raw.cosignSave !== undefined ? name : `${tag} tag`} names an index; cosign writes an image manifest there`);
+    return { tag: name, kind, manifest: parsed.manifest, digest: raw.digest };
   } catch (error) {
     if (!(error instanceof TollgateError && error.code === 'NOT_FOUND')) problems.push(`the legacy ${tag} tag could not be read: ${messageOf(error)}`);
     if (isUnavailableError(error)) unavailable.seen = true;

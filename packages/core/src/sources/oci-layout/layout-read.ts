@@ -5,6 +5,7 @@ import type { Descriptor, IndexManifest, OpenBlobOptions, RawManifest } from '..
 import { parseStrictJson } from '../../json/strict-json.js';
 import { MAX_MANIFEST_BYTES, parseDescriptor } from '../../manifest/parse.js';
 import { MediaType } from '../../media-types.js';
+import { cosignSaveSubject } from './cosign-save-index.js';
 import type { LayoutStore } from './layout-store.js';
 
 export const OCI_LAYOUT_FILE = 'oci-layout';
@@ -87,7 +88,8 @@ export function layoutTags(index: IndexManifest): string[] {
 
 /**
  * Picks the root descriptor like skopeo's `oci:<dir>[:<tag>]`: with a tag, the one entry whose ref.name annotation
- * equals it; without, the only entry. Errors name the tags to choose from.
+ * equals it; without, the only entry — or, in a layout `cosign save` wrote (image, signatures and attestations
+ * side by side, untagged), the entity cosign's own reader picks (cosignSaveSubject). Errors name the tags to choose from.
  */
 export function selectLayoutRoot(index: IndexManifest, tag: string | undefined, location: string): Descriptor {
   if (tag !== undefined) {
@@ -99,6 +101,8 @@ export function selectLayoutRoot(index: IndexManifest, tag: string | undefined, 
     throw new TollgateError('NOT_FOUND', `tag ${shortJson(tag)} not found in ${location}; available tags: ${listNames(layoutTags(index))}`);
   }
   if (index.manifests.length === 1) return index.manifests[0]!;
+  const saved = cosignSaveSubject(index);
+  if (saved !== undefined) return saved;
   if (index.manifests.length === 0) {
     throw new TollgateError('NOT_FOUND', `${location} holds no images (index.json lists no manifests)`);
   }
