@@ -13,36 +13,20 @@
  * as its `sigs`/`atts` images. Hostile variants (a `kind` entry on another image's manifest, two `sigs` entries, a
  * `sigs` entry whose manifest is missing, huge and garbage annotations) fail closed in one line.
  */
-import { createHash } from 'node:crypto';
-import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadGate, normalizeProxyConfig } from '../../packages/proxy/src/index.js';
-import { legacyTag, readBounded, RegistryClient } from '@tollgate/core';
+import { legacyTag, RegistryClient } from '@tollgate/core';
 import { runCli } from '../support/cli.js';
 import { startRegistry, type RunningRegistry } from '../support/registry.js';
 import { pushTestImage } from '../../packages/core/test/signing/helpers.js';
 import { startProxy, type RunningProxy } from '../proxy/support/start-proxy.js';
+import { copyBlobs as copyBlobsOf, entry, KIND, layoutFrom, readManifest as readManifestOf, SIGNATURE_ANNOTATION, withAnnotations, writeLayout, type Saved } from './support/cosign-save.js';
 
 const otherPub = `-----BEGIN PUBLIC KEY-----\nMFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAENptdY/l3nB0yqkXLBWkZWQwo6+cu\nOSWS1X9vPavpiQOoTTGC0xX57OojUadxF1cdQmrsiReWg2Wn4FneJfa8xw==\n-----END PUBLIC KEY-----\n`;
 const env = { TOLLGATE_PASSWORD: '' };
-const KIND = { image: 'dev.cosignproject.cosign/image', sigs: 'dev.cosignproject.cosign/sigs', atts: 'dev.cosignproject.cosign/atts' };
-const SIGNATURE_ANNOTATION = 'dev.cosignproject.cosign/signature';
-
-interface Manifest {
-  mediaType?: string;
-  config: { mediaType: string; digest: string; size: number };
-  layers: Array<{ mediaType: string; digest: string; size: number; annotations?: Record<string, string> }>;
-}
-/** A manifest as it sits in a layout: its bytes and the descriptor index.json lists it with. */
-interface Saved {
-  bytes: Uint8Array;
-  manifest: Manifest;
-  digest: string;
-  mediaType: string;
-  size: number;
-}
 
 let registry: RunningRegistry;
 let client: RegistryClient;
@@ -55,57 +39,10 @@ let b: { digest: string; image: Saved; sigs: Saved };
 /** A cosign-save layout of `a`: image, sigs, atts. */
 let savedA: string;
 
-const sha256 = (bytes: Uint8Array) => `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-
-async function readManifest(repository: string, reference: string): Promise<Saved> {
-  const raw = await client.getManifest(repository, reference);
-  const manifest = JSON.parse(Buffer.from(raw.bytes).toString('utf8')) as Manifest;
-  return { bytes: raw.bytes, manifest, digest: raw.digest, mediaType: raw.mediaType ?? manifest.mediaType!, size: raw.bytes.byteLength };
-}
-
-async function writeBlob(dir: string, bytes: Uint8Array): Promise<string> {
-  const digest = sha256(bytes);
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  await writeFile(join(dir, 'blobs', 'sha256', digest.slice(7)), bytes);
-  return digest;
-}
-
-/** Copies an image's manifest, config and layers out of the registry into `dir`'s blobs (not into index.json). */
-async function copyBlobs(repository: string, saved: Saved, dir: string): Promise<void> {
-  await writeBlob(dir, saved.bytes);
-  for (const d of [saved.manifest.config, ...saved.manifest.layers]) {
-    await writeBlob(dir, await readBounded(await client.getBlob(repository, d.digest, { expectedSize: d.size }), d.size, d.digest));
-  }
-}
-
-/** index.json's entry for a manifest as write.go's appendImage makes it: the descriptor, artifactType, the kind annotation. */
-function entry(saved: Saved, kind: string): Record<string, unknown> {
-  return { mediaType: saved.mediaType, size: saved.size, digest: saved.digest, annotations: { kind }, artifactType: saved.manifest.config.mediaType };
-}
-
-/** layout.Write(path, empty.Index), then one AppendDescriptor per entry, in order. */
-async function writeLayout(dir: string, entries: Array<Record<string, unknown>>): Promise<void> {
-  await mkdir(join(dir, 'blobs', 'sha256'), { recursive: true });
-  await writeFile(join(dir, 'oci-layout'), '{"imageLayoutVersion": "1.0.0"}');
-  await writeFile(join(dir, 'index.json'), JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: entries }));
-}
-
+const readManifest = (repository: string, reference: string) => readManifestOf(client, repository, reference);
+const copyBlobs = (repository: string, saved: Saved, dir: string) => copyBlobsOf(client, repository, saved, dir);
 /** A fresh layout directory holding the blobs of everything in the registry fixture, and the given index.json. */
-async function layout(name: string, entries: Array<Record<string, unknown>>): Promise<string> {
-  const dir = join(work, name);
-  await cp(join(work, 'all-blobs'), dir, { recursive: true });
-  await writeLayout(dir, entries);
-  return dir;
-}
-
-/** A signatures image with its first layer's annotations changed, its blob written; the manifest's new descriptor. */
-async function withAnnotations(dir: string, sigs: Saved, change: (annotations: Record<string, string>) => void): Promise<Saved> {
-  const manifest = structuredClone(sigs.manifest);
-  change((manifest.layers[0]!.annotations ??= {}));
-  const bytes = new TextEncoder().encode(JSON.stringify(manifest));
-  const digest = await writeBlob(dir, bytes);
-  return { bytes, manifest, digest, mediaType: sigs.mediaType, size: bytes.byteLength };
-}
+const layout = (name: string, entries: Array<Record<string, unknown>>) => layoutFrom(join(work, 'all-blobs'), join(work, name), entries);
 
 const verify = (ref: string, ...extra: string[]) => runCli(['verify', '--offline', ref, '--key', pub, '--insecure-ignore-tlog', ...extra]);
 
