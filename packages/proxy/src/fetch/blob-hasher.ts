@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { onWithSpareCores } from '../ops/cores-switch.js';
 import { hashOffThread } from './hash-worker.js';
 
 /** The running digest of a download: every byte received goes through `update`, in order. */
@@ -30,9 +30,7 @@ export function inlineHasher(algorithm: string): BlobHasher {
  * SHA-256 (~0.7 ms per MB) leaves the thread that moves every byte.
  */
 function offThread(): boolean {
-  const setting = process.env.TOLLGATE_HASH_THREAD;
-  if (setting === '1' || setting === '0') return setting === '1';
-  return availableParallelism() > 2;
+  return onWithSpareCores(process.env.TOLLGATE_HASH_THREAD);
 }
 
 /** The hash for a download of `size` bytes; `progress` is called as an off-thread hash catches up. */

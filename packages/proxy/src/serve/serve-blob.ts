@@ -1,10 +1,10 @@
-import { unlink, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { parseDigest, TollgateError } from '@tollgate/core';
 import { BlobFetch, type ByteSink } from '../fetch/blob-fetch.js';
 import type { StoredRead } from '../store/blobs/types.js';
 import { takeLock, waitForPeer, type HeldLock } from '../store/peer-lock.js';
 import { sendVerifiedRemote } from './send-remote.js';
-import { dropCorruptStored, liveStoreFetch, startStoreFetch } from './store-fetch.js';
+import { dropCorruptStored, liveStoreFetch, releaseTemp, startStoreFetch } from './store-fetch.js';
 import type { UpstreamRoute } from '../routing/select-upstream.js';
 import type { ProxyCore } from './proxy-core.js';
 import { isPolicyRefusal, refuse } from './refusal.js';
@@ -102,10 +102,7 @@ function startFetch(core: ProxyCore, route: UpstreamRoute, digest: string, size:
     void lock?.release();
     // A shared store's fetch keeps its temp file for the readers that joined it; the last one out removes it, or
     // keeps it as this replica's local copy once it is verified and committed.
-    if (core.blobs.keepsTempAfterCommit) {
-      const keep = core.blobs.keepVerifiedTemp?.bind(core.blobs);
-      fetch.retire(() => (verified && keep !== undefined ? keep(tempPath, digest, size) : unlink(tempPath).catch(() => undefined)));
-    }
+    if (core.blobs.keepsTempAfterCommit) fetch.retire(() => releaseTemp(core, tempPath, digest, size, verified));
   };
   const settled = fetch.done.then(
     async () => {

@@ -46,11 +46,11 @@ export function startStoreFetch(core: ProxyCore, digest: string, read: RemoteRea
         // its temp file starts becoming the copy (which reads wait for), so no client falls between the two.
         fetch.retire(async () => {
           leave();
-          await (core.blobs.keepVerifiedTemp?.(tempPath, digest, read.size) ?? unlink(tempPath).catch(() => undefined));
+          await releaseTemp(core, tempPath, digest, read.size, true);
         }),
       (error: unknown) => {
         leave();
-        fetch.retire(() => unlink(tempPath).catch(() => undefined));
+        fetch.retire(() => releaseTemp(core, tempPath, digest, read.size, false));
         const failure = error instanceof Error ? error : new Error(String(error));
         if (failure instanceof TollgateError && (failure.code === 'DIGEST_MISMATCH' || failure.code === 'SIZE_MISMATCH')) dropCorruptStored(core, digest, failure);
         else core.log.warn({ digest, store: core.blobs.describe(), err: failure }, 'reading a blob from the shared store failed');
@@ -58,6 +58,15 @@ export function startStoreFetch(core: ProxyCore, digest: string, read: RemoteRea
     ),
   );
   return fetch;
+}
+
+/**
+ * A shared store's fetch is done with its temp file (its last reader left): kept as this replica's local copy when
+ * the bytes were verified and the store keeps copies, else removed. Never throws.
+ */
+export function releaseTemp(core: ProxyCore, tempPath: string, digest: string, size: number, verified: boolean): Promise<void> {
+  if (verified && core.blobs.keepVerifiedTemp !== undefined) return core.blobs.keepVerifiedTemp(tempPath, digest, size);
+  return unlink(tempPath).catch(() => undefined);
 }
 
 /** A blob in the shared store that failed its digest or size on the way out: dropped, so the next pull fetches it. */

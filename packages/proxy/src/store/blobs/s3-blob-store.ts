@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, rm, stat, unlink } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import {
@@ -21,6 +20,7 @@ import { blobKey, blobsKeyPrefix, digestOfKey, normaliseS3Prefix } from './s3-ke
 import { abortStaleUploads, abortUploadsOfKey } from './s3-stale-uploads.js';
 import { S3Upload } from './s3-upload.js';
 import type { LocalCopies } from './local-copies.js';
+import { onWithSpareCores } from '../../ops/cores-switch.js';
 import type { BlobStore, StoredBlob, StoredRead } from './types.js';
 
 export interface S3BlobStoreOptions extends S3ClientOptions {
@@ -47,9 +47,7 @@ export interface S3BlobStoreOptions extends S3ClientOptions {
  * upload after the download, which makes the object visible to the other replicas only ~0.1 s later.
  */
 export function uploadWhileDownloading(env: NodeJS.ProcessEnv = process.env): boolean {
-  const setting = env.TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD;
-  if (setting === '1' || setting === '0') return setting === '1';
-  return availableParallelism() > 2;
+  return onWithSpareCores(env.TOLLGATE_S3_UPLOAD_DURING_DOWNLOAD);
 }
 
 const DEFAULT_PART_SIZE = 8 * 1024 * 1024;
